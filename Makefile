@@ -1,0 +1,56 @@
+# The two commands a reader needs (see README.md):
+#   make book   build the whole HTML book into _build/html, executing every notebook
+#   make test   run the full test suite
+# Both create the virtual environment .venv on first use; nothing else needs installing by hand.
+# The instructor commands (nbgrader) are listed under `make help`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KERNEL := python3
+# Compute budget for the book build: smoke | cpu | full (see course_lib/config.py).
+COURSE_BUDGET ?= cpu
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help book test venv assignments autograde feedback grades clean
+
+help:
+	@echo "make book         build the HTML book into _build/html (COURSE_BUDGET=$(COURSE_BUDGET))"
+	@echo "make test         run the full test suite"
+	@echo "make assignments  regenerate assignments/ (student versions) from solutions/"
+	@echo "make autograde    autograde every submission in submitted/<student>/<assignment>/"
+	@echo "make feedback     generate HTML feedback for autograded submissions"
+	@echo "make grades       export grades to grades.csv"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (course .venv)"
+	@touch $(STAMP)
+
+book: $(STAMP)
+	COURSE_BUDGET=$(COURSE_BUDGET) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo "Book built: open _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+assignments: $(STAMP)
+	$(BIN)/python -m course_lib.grading release --all
+
+autograde: $(STAMP)
+	$(BIN)/python -m course_lib.grading autograde --all
+
+feedback: $(STAMP)
+	$(BIN)/python -m course_lib.grading feedback --all
+
+grades: $(STAMP)
+	$(BIN)/python -m course_lib.grading export --output grades.csv
+
+clean:
+	rm -rf _build
