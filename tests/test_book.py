@@ -20,8 +20,9 @@ def toc_files():
     return files
 
 
-def notebooks_in_toc():
-    return [f for f in toc_files() if (REPO / f"{f}.ipynb").exists()]
+def chapters_in_toc():
+    """The chapter notebooks (every notebook in the toc except the results appendix)."""
+    return [f for f in toc_files() if (REPO / f"{f}.ipynb").exists() and f != "book/results"]
 
 
 def test_every_book_notebook_is_in_the_toc():
@@ -62,9 +63,18 @@ def test_book_builds_with_every_page(built_book):
 
 @pytest.mark.slow
 def test_chapter_pages_contain_their_figures(built_book):
-    for f in notebooks_in_toc():
+    for f in chapters_in_toc():
         html = (built_book / f"{f}.html").read_text()
         figures = re.findall(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', html)
         assert len(figures) >= 3, f"{f}: expected the chapter's figures in the built page, found {len(figures)}"
         assert "Traceback (most recent call last)" not in html, f"{f}: an error traceback is in the page"
         assert not re.search(r'class="[^"]*output[^"]*traceback', html), f"{f}: an error output is in the page"
+
+
+@pytest.mark.slow
+def test_results_appendix_lists_every_chapter(built_book):
+    text = re.sub(r"<[^>]+>", " ", (built_book / "book" / "results.html").read_text())
+    for f in chapters_in_toc():
+        chapter = f.split("/")[-1]
+        assert chapter in text, f"the results appendix has no entry for {chapter}"
+    assert "chapters without a record: none" in text
