@@ -14,6 +14,7 @@ os.environ["COURSE_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Chapters record their results; keep the test runs' records out of the book's _build folder.
 os.environ["COURSE_RESULTS_DIR"] = tempfile.mkdtemp(prefix="course-results-")
+os.environ["COURSE_CHECKPOINT_DIR"] = tempfile.mkdtemp(prefix="course-checkpoints-")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 REPO_ROOT = Path(__file__).resolve().parent

@@ -20,12 +20,14 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional, TypeVar
 
 import numpy as np
 import torch
 
 BUDGET_ENV_VAR = "COURSE_BUDGET"
+CHECKPOINT_ENV_VAR = "COURSE_CHECKPOINT_DIR"
 BUDGET_LEVELS = ("smoke", "cpu", "full")
 DEFAULT_BUDGET = "cpu"
 
@@ -125,3 +127,21 @@ def describe_compute(budget: Optional[Budget] = None, device: Optional[torch.dev
         f"compute budget: {budget.name} (set ${BUDGET_ENV_VAR}=smoke|cpu|full); device: {device}; "
         f"torch {torch.__version__}; CPU threads: {torch.get_num_threads()}"
     )
+
+
+def course_root(start: Optional[Path] = None) -> Path:
+    """The course's root folder: the nearest folder at or above ``start`` (default: the working
+    directory) that holds ``_toc.yml``; ``start`` itself when there is none (e.g. on Colab)."""
+    here = Path(start or Path.cwd()).resolve()
+    return next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), here)
+
+
+def checkpoint_path(name: str, budget: Optional[Budget] = None) -> Path:
+    """Where a chapter keeps the trained model ``name``: ``$COURSE_CHECKPOINT_DIR`` or
+    ``<course root>/_build/checkpoints``, one subfolder per budget (a model trained with the smoke
+    budget is never loaded by a ``cpu`` build). The folder is created; the file may not exist yet."""
+    budget = budget or get_budget()
+    base = os.environ.get(CHECKPOINT_ENV_VAR)
+    folder = (Path(base) if base else course_root() / "_build" / "checkpoints") / budget.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.pt"

@@ -16,6 +16,8 @@ from typing import Any, Dict, Optional
 
 import pandas as pd
 
+from .config import course_root
+
 RESULTS_ENV_VAR = "COURSE_RESULTS_DIR"
 
 
@@ -25,9 +27,7 @@ def results_dir() -> Path:
     if configured:
         path = Path(configured)
     else:
-        here = Path.cwd().resolve()
-        root = next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), here)
-        path = root / "_build" / "results"
+        path = course_root() / "_build" / "results"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

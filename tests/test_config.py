@@ -56,3 +56,21 @@ def test_device_is_cpu_without_gpu():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             get_device("cuda")
+
+
+def test_checkpoint_path_is_per_budget(monkeypatch, tmp_path):
+    from course_lib.config import checkpoint_path
+
+    monkeypatch.setenv("COURSE_CHECKPOINT_DIR", str(tmp_path))
+    smoke = checkpoint_path("vae", get_budget("smoke"))
+    cpu = checkpoint_path("vae", get_budget("cpu"))
+    assert smoke != cpu and smoke.parent.is_dir() and smoke.name == "vae.pt"
+    assert smoke.parent.name == "smoke" and cpu.parent.name == "cpu"
+
+
+def test_course_root_finds_toc(tmp_path):
+    from course_lib.config import course_root
+
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "book").mkdir()
+    assert course_root(tmp_path / "book") == tmp_path.resolve()
