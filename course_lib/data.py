@@ -425,3 +425,179 @@ def gaussian_ring_centres(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor
     """The ``(n_modes, 2)`` mode centres used by :func:`make_gaussian_ring`."""
     angle = 2 * np.pi * torch.arange(n_modes).float() / n_modes
     return radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Real image datasets used when they are available (online, or already on disk)
+# --------------------------------------------------------------------------------------------
+
+QUICKDRAW_URL = "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap/{category}.npy"
+CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
+CYCLEGAN_DATASETS = ("apple2orange", "horse2zebra", "summer2winter_yosemite", "monet2photo")
+
+
+class DatasetUnavailable(RuntimeError):
+    """A real dataset is neither on disk nor downloadable; the message says how to provide it."""
+
+
+def _download(url: str, target: Path, timeout: float = 30.0) -> Path:
+    """Download ``url`` to ``target`` (atomically), unless ``$COURSE_OFFLINE`` is set."""
+    if _offline_requested():
+        raise DatasetUnavailable(f"{OFFLINE_ENV_VAR} is set, so {url} was not downloaded")
+    import urllib.request
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        raise DatasetUnavailable(f"could not download {url}: {type(exc).__name__}: {exc}") from exc
+    partial.replace(target)
+    return target
+
+
+def load_cifar10(root: Optional[os.PathLike] = None, train: bool = True, download: bool = True,
+                 max_images: Optional[int] = None, classes: Optional[Tuple[str, ...]] = None):
+    """CIFAR-10 through torchvision: ``(images (N, 3, 32, 32) in [0, 1], labels (N,))``.
+
+    Raises :class:`DatasetUnavailable` when the files are not under ``root`` and cannot be downloaded.
+    """
+    from torchvision.datasets import CIFAR10
+
+    root = Path(root) if root is not None else default_data_dir()
+    try:
+        with _socket_timeout(30.0), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = CIFAR10(str(root), train=train, download=download and not _offline_requested())
+    except Exception as exc:
+        raise DatasetUnavailable(f"CIFAR-10 is not under {root} and could not be downloaded ({exc})") from exc
+    images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).float().div_(255.0)
+    labels = torch.tensor(ds.targets)
+    if classes is not None:
+        keep = torch.isin(labels, torch.tensor([ds.classes.index(c) for c in classes]))
+        images, labels = images[keep], labels[keep]
+    if max_images is not None:
+        images, labels = _first_of_shuffle(images, labels, max_images)
+    return images, labels
+
+
+def load_celeba(root: Optional[os.PathLike] = None, size: int = 64, max_images: Optional[int] = 20000,
+                split: str = "train") -> Tuple[torch.Tensor, pd.DataFrame]:
+    """CelebA faces already on disk (torchvision layout under ``root/celeba``), centre-cropped and resized.
+
+    Returns ``(images (N, 3, size, size) in [0, 1], attributes DataFrame of 0/1 columns)``. CelebA is
+    hosted on Google Drive, which rate-limits scripted downloads, so this loader never downloads:
+    fetch the files by hand (see torchvision.datasets.CelebA) or use :func:`make_planet_pixel`.
+    """
+    from torchvision import transforms
+    from torchvision.datasets import CelebA
+
+    root = Path(root) if root is not None else default_data_dir()
+    transform = transforms.Compose([transforms.CenterCrop(148), transforms.Resize(size), transforms.ToTensor()])
+    try:
+        ds = CelebA(str(root), split=split, target_type="attr", transform=transform, download=False)
+    except Exception as exc:
+        raise DatasetUnavailable(
+            f"CelebA is not under {root}/celeba ({type(exc).__name__}); download it by hand or use make_planet_pixel"
+        ) from exc
+    n = len(ds) if max_images is None else min(max_images, len(ds))
+    images = torch.stack([ds[i][0] for i in range(n)])
+    attributes = pd.DataFrame(ds.attr[:n].numpy(), columns=[a for a in ds.attr_names if a])
+    return images, attributes
+
+
+def load_quickdraw(category: str = "camel", root: Optional[os.PathLike] = None, download: bool = True,
+                   max_images: Optional[int] = 20000) -> torch.Tensor:
+    """Google Quick, Draw! bitmaps of one category: ``(N, 1, 28, 28)`` float32 in [0, 1] (ink is 1)."""
+    root = Path(root) if root is not None else default_data_dir()
+    path = root / "quickdraw" / f"{category}.npy"
+    if not path.exists():
+        if not download:
+            raise DatasetUnavailable(f"{path} does not exist and download=False")
+        _download(QUICKDRAW_URL.format(category=category), path, timeout=60.0)
+    bitmaps = np.load(path, mmap_mode="r")
+    n = len(bitmaps) if max_images is None else min(max_images, len(bitmaps))
+    return torch.from_numpy(np.array(bitmaps[:n], dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
+
+
+def load_cyclegan_dataset(name: str = "horse2zebra", root: Optional[os.PathLike] = None, size: int = 64,
+                          download: bool = True, max_images: Optional[int] = 1000, split: str = "train"):
+    """One of the CycleGAN paper's unpaired datasets: ``(domain_a, domain_b)`` image tensors in [0, 1].
+
+    Files come from the authors' published archives (``{name}.zip`` with trainA/trainB/testA/testB).
+    """
+    if name not in CYCLEGAN_DATASETS:
+        raise ValueError(f"unknown CycleGAN dataset {name!r}; use one of {CYCLEGAN_DATASETS}")
+    import zipfile
+
+    from PIL import Image
+
+    root = Path(root) if root is not None else default_data_dir()
+    folder = root / "cyclegan" / name
+    if not folder.exists():
+        archive = root / "cyclegan" / f"{name}.zip"
+        if not archive.exists():
+            if not download:
+                raise DatasetUnavailable(f"{folder} does not exist and download=False")
+            _download(CYCLEGAN_URL.format(name=name), archive, timeout=120.0)
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(folder.parent)
+
+    def read(sub: str) -> torch.Tensor:
+        files = sorted((folder / f"{split}{sub}").glob("*.jpg"))[:max_images]
+        if not files:
+            raise DatasetUnavailable(f"no images in {folder / (split + sub)}")
+        arrays = [np.asarray(Image.open(f).convert("RGB").resize((size, size), Image.BICUBIC)) for f in files]
+        return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255.0)
+
+    return read("A"), read("B")
+
+
+# --------------------------------------------------------------------------------------------
+# An unpaired translation task with known ground truth, for CycleGAN
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class UnpairedTranslation:
+    """Two unpaired avatar domains that differ in one attribute, with the true translations known.
+
+    ``x`` and ``y`` are rendered from independent attribute draws (so no image in ``x`` has a partner
+    in ``y``); ``x_target`` is each ``x`` avatar re-rendered with the attribute set to the ``y``
+    value, and ``y_target`` likewise the other way: the answers a perfect translator would give.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    x_target: torch.Tensor
+    y_target: torch.Tensor
+    x_attributes: pd.DataFrame
+    y_attributes: pd.DataFrame
+    attribute: str
+    values: Tuple[str, str]
+
+
+def make_unpaired_translation(n: int = 1000, size: int = 32, attribute: str = "glasses",
+                              values: Tuple[str, str] = ("none", "sunglasses"), seed: int = 0) -> UnpairedTranslation:
+    """Domain X: avatars with ``attribute == values[0]``; domain Y: with ``values[1]``."""
+    if attribute not in PLANET_PIXEL_ATTRIBUTES:
+        raise ValueError(f"attribute must be one of {list(PLANET_PIXEL_ATTRIBUTES)}, got {attribute!r}")
+    for value in values:
+        if value not in PLANET_PIXEL_ATTRIBUTES[attribute]:
+            raise ValueError(f"{value!r} is not a value of {attribute!r}: {list(PLANET_PIXEL_ATTRIBUTES[attribute])}")
+
+    def with_value(attrs: pd.DataFrame, value: str) -> pd.DataFrame:
+        attrs = attrs.copy()
+        attrs[attribute] = pd.Categorical([value] * len(attrs), categories=list(PLANET_PIXEL_ATTRIBUTES[attribute]))
+        return attrs
+
+    x_attrs = with_value(sample_planet_pixel_attributes(n, seed=seed), values[0])
+    y_attrs = with_value(sample_planet_pixel_attributes(n, seed=seed + 1), values[1])
+    render = lambda a: render_planet_pixel(a, size=size).images  # noqa: E731
+    return UnpairedTranslation(
+        x=render(x_attrs), y=render(y_attrs),
+        x_target=render(with_value(x_attrs, values[1])), y_target=render(with_value(y_attrs, values[0])),
+        x_attributes=x_attrs, y_attributes=y_attrs, attribute=attribute, values=tuple(values),
+    )

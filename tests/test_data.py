@@ -145,3 +145,46 @@ def test_gaussian_ring():
     dist = (pts - centres[mode]).norm(dim=1)
     assert dist.mean() == pytest.approx(0.05 * np.sqrt(np.pi / 2), rel=0.1)  # Rayleigh mean
     assert torch.bincount(mode, minlength=8).min() > 400
+
+
+# ---------------------------------------------------------------- real datasets and translation task
+def test_real_loaders_fail_clearly_offline(tmp_path):
+    with pytest.raises(data.DatasetUnavailable, match="COURSE_OFFLINE"):
+        data.load_quickdraw("camel", root=tmp_path)
+    with pytest.raises(data.DatasetUnavailable, match="COURSE_OFFLINE"):
+        data.load_cyclegan_dataset("horse2zebra", root=tmp_path)
+    with pytest.raises(data.DatasetUnavailable, match="make_planet_pixel"):
+        data.load_celeba(root=tmp_path)
+    with pytest.raises(ValueError, match="unknown CycleGAN dataset"):
+        data.load_cyclegan_dataset("cats2dogs", root=tmp_path)
+
+
+def test_quickdraw_reads_local_bitmaps(tmp_path):
+    (tmp_path / "quickdraw").mkdir()
+    np.save(tmp_path / "quickdraw" / "camel.npy", np.full((5, 784), 255, dtype=np.uint8))
+    images = data.load_quickdraw("camel", root=tmp_path, download=False)
+    assert images.shape == (5, 1, 28, 28) and images.max() == 1.0
+
+
+def test_cyclegan_reads_extracted_folders(tmp_path):
+    from PIL import Image
+
+    for sub, colour in (("trainA", (255, 0, 0)), ("trainB", (0, 0, 255))):
+        (tmp_path / "cyclegan" / "apple2orange" / sub).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (40, 40), colour).save(tmp_path / "cyclegan" / "apple2orange" / sub / f"{i}.jpg")
+    a, b = data.load_cyclegan_dataset("apple2orange", root=tmp_path, size=16, download=False)
+    assert a.shape == b.shape == (3, 3, 16, 16)
+    assert a[:, 0].mean() > 0.9 and b[:, 2].mean() > 0.9
+
+
+def test_unpaired_translation_has_true_targets():
+    task = data.make_unpaired_translation(8, size=32, seed=0)
+    assert task.x.shape == task.y.shape == task.x_target.shape == (8, 3, 32, 32)
+    assert (task.x_attributes["glasses"] == "none").all() and (task.y_attributes["glasses"] == "sunglasses").all()
+    # the target differs from its source only where the sunglasses are drawn
+    changed = (task.x != task.x_target).any(dim=1)
+    assert 0 < changed.float().mean() < 0.1
+    assert not torch.equal(task.x, task.y_target)  # unpaired: y's back-translation is not x
+    with pytest.raises(ValueError, match="not a value"):
+        data.make_unpaired_translation(2, values=("none", "monocle"))
