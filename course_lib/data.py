@@ -601,3 +601,20 @@ def make_unpaired_translation(n: int = 1000, size: int = 32, attribute: str = "g
         x_target=render(with_value(x_attrs, values[1])), y_target=render(with_value(y_attrs, values[0])),
         x_attributes=x_attrs, y_attributes=y_attrs, attribute=attribute, values=tuple(values),
     )
+
+
+def planet_pixel_targets(attributes: pd.DataFrame) -> Tuple[torch.Tensor, list]:
+    """Avatar attributes as 0/1 targets for a multi-label classifier: ``(targets (N, A), names)``.
+
+    Every categorical attribute becomes one column per value (``glasses=round``, ...) and
+    ``smile`` one column, so the classifier reports, e.g., whether a translation kept the hair colour.
+    """
+    columns, names = [], []
+    for attribute, probs in PLANET_PIXEL_ATTRIBUTES.items():
+        values = attributes[attribute].astype(str).to_numpy()
+        for value in probs:
+            columns.append(values == value)
+            names.append(f"{attribute}={value}")
+    columns.append(attributes["smile"].to_numpy(dtype=bool))
+    names.append("smile")
+    return torch.from_numpy(np.stack(columns, axis=1).astype(np.float32)), names
