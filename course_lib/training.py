@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -690,7 +689,9 @@ def fit(
             the snapshots, the step and epoch counters and the random state are saved there.
             If the file already holds a run of at least ``epochs`` epochs (or ``max_steps``
             steps) it is loaded and nothing is trained; a shorter run is resumed after its last
-            epoch, with the random state restored, so a resumed run matches an uninterrupted one.
+            epoch. Either way the random state (torch's and the loader's) is restored too, so a
+            resumed run matches an uninterrupted one, and the code after ``fit`` draws the same
+            random numbers whether the model was trained or loaded.
         modules, optimizers: dicts of name -> object to save and restore (needed with ``checkpoint``).
         desc: label of the progress bar.
         progress: show a tqdm progress bar (on stderr, or a widget in a notebook); ``False``
@@ -789,6 +790,8 @@ def fit(
             seconds += elapsed
             means = {name: value / n for name, value in sums.items()}
             epoch_records.append({"epoch": epoch, "steps": n, **means, "seconds": elapsed})
+            if progress:
+                bar.set_postfix(_postfix(epoch, means))  # the epoch's means stay on the bar
             last_snapshot = snapshots[-1][0] if snapshots else None
             if snapshot_fn is not None and (snapshot_every is None or finished(epoch, step)) and last_snapshot != step:
                 snapshot()
@@ -829,7 +832,7 @@ def _progress_bar(total: Optional[int], initial: int, desc: Optional[str], progr
     from tqdm.auto import tqdm  # notebook widget in Jupyter, text on stderr elsewhere
 
     return tqdm(total=total, initial=min(initial, total) if total else initial, desc=desc, unit="step",
-                dynamic_ncols=True, file=sys.stderr)
+                dynamic_ncols=True)
 
 
 class _NoBar:
