@@ -292,19 +292,25 @@ def export(root: Path, output: Path) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.grading", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_lib.grading", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("release", "autograde", "feedback"):
-        sub = commands.add_parser(name)
-        sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
-        sub.add_argument("--all", action="store_true", help="every assignment in the source folder")
-    for name in ("autograde", "feedback"):
-        commands.choices[name].add_argument("--student", nargs="+", default=(), help="only these students")
-    commands.choices["autograde"].add_argument("--force", action="store_true", help="regrade graded ones")
-    commands.choices["autograde"].add_argument(
-        "--budget", default="smoke", help="COURSE_BUDGET for the students' kernels (default: smoke)")
-    commands.add_parser("export").add_argument("--output", type=Path, default=Path("grades.csv"))
+    helps = {"release": "regenerate the student versions from the source folder",
+             "autograde": "autograde every submission, one student at a time",
+             "feedback": "write HTML feedback for the autograded submissions",
+             "export": "write the grades CSV"}
+    for name, text in helps.items():
+        sub = commands.add_parser(name, help=text, description=text)
+        if name != "export":
+            sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+            sub.add_argument("--all", action="store_true", help="every assignment in the source folder")
+        if name in ("autograde", "feedback"):
+            sub.add_argument("--student", nargs="+", default=(), help="only these students")
+    commands.choices["autograde"].add_argument("--force", action="store_true", help="regrade graded submissions")
+    commands.choices["autograde"].add_argument("--budget", default="smoke", choices=("smoke", "cpu", "full"),
+                                               help="COURSE_BUDGET of the students' kernels (default: smoke)")
+    commands.choices["export"].add_argument("--output", type=Path, default=Path("grades.csv"))
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if args.command == "export":

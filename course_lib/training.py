@@ -709,7 +709,7 @@ def fit(
     for name, value in (("epochs", epochs), ("max_steps", max_steps), ("log_every", log_every), ("snapshot_every", snapshot_every)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if iter(data) is data and (epochs is None or epochs > 1):
+    if isinstance(data, Iterator) and (epochs is None or epochs > 1):  # not iter(data): that would draw from the loader's RNG
         raise TypeError(
             "data is a one-shot iterator, so a second epoch would see no batches; "
             "pass a DataLoader or a list of batches"

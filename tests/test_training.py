@@ -519,6 +519,16 @@ def test_fit_history_epochs_and_snapshots():
     assert [s for s, _ in sparse.snapshots] == [0, 5, 7]  # default: start and end of every epoch
 
 
+def test_fit_sees_the_same_batches_as_a_plain_loop_over_the_same_loader():
+    data = (torch.randn(20, 2), torch.arange(20))
+    seen = []
+    fit(lambda batch: seen.append(batch[1]) or {"loss": 0.0}, make_loader(data, batch_size=8, seed=5),
+        epochs=3, progress=False)
+    loader = make_loader(data, batch_size=8, seed=5)
+    plain = [batch[1] for _ in range(3) for batch in loader]
+    assert len(seen) == len(plain) == 9 and all(torch.equal(a, b) for a, b in zip(seen, plain))
+
+
 def test_fit_rejects_missing_length_and_one_shot_iterators():
     with pytest.raises(ValueError, match="epochs= or max_steps="):
         fit(lambda b: {"loss": 0.0}, [1], progress=False)
