@@ -1,34 +1,41 @@
-"""nbgrader configuration of the course (read by every `nbgrader` command run from the repo root).
+"""nbgrader configuration of the course (read by every `nbgrader` command run from the repo root,
+and by `python -m course_lib.grading`).
 
 Instructors author assignments in ``solutions/<assignment>/`` (nbgrader's *source* directory);
 ``nbgrader generate_assignment`` writes the student version to ``assignments/<assignment>/`` (its
 *release* directory), which is committed. Students' work is collected into
-``submitted/<student>/<assignment>/``.
+``submitted/<student>/<assignment>/``. The course root is the folder nbgrader runs in, and the
+gradebook is ``<root>/gradebook.db`` (nbgrader's defaults). Every option below exists in nbgrader 0.9.6.
 """
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
 c = get_config()  # noqa: F821  (injected by nbgrader/traitlets)
 
-c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.CourseDirectory.course_id = "gdl-course"
-c.CourseDirectory.assignments = ["naive_bayes"]
 
-# Grading must not lose points to a deleted or edited test cell: restore them from the source.
+# Grading must not lose points to a deleted test cell: restore it from the gradebook's copy.
+# (Edited locked and grade cells are always restored.)
 c.OverwriteCells.add_missing_cells = True
-c.OverwriteCells.add_missing_metadata = True  # type: ignore[attr-defined]
 
-# Per-cell time limit. The graded cells run in well under a second; the short training runs of
-# the deep-learning assignments take up to a minute on a 2-core CPU. 120 s leaves room.
-c.Execute.timeout = 120
+# Per-cell time limit when autograding. Graded cells must not depend on training runs; under the
+# smoke budget that `course_lib.grading autograde` sets, every cell of an assignment runs in a few
+# seconds (importing torch takes the longest), so 60 s is generous and bounds an infinite loop.
+c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.kernel_name = "python3"
 
+# `nbgrader validate` (the Validate button) also reports failing visible tests: the hidden-test
+# cells of a student's copy are empty, so checking graded cells only would always pass.
+c.Validator.validate_all = True
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
-# Student notebooks must not carry the instructor's outputs.
-c.ClearOutput.enabled = True
-c.GenerateAssignment.create_assignment = True
+
+# Feedback shows the graded cells' results but not the hidden tests' code.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
