@@ -116,9 +116,8 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def _floats(**values: Tensor) -> Dict[str, float]:
-    """0-dim tensors -> Python floats (one device sync); raise if any is NaN or infinite."""
-    numbers = torch.stack([v.detach().float().reshape(()) for v in values.values()]).tolist()
-    floats = dict(zip(values, numbers))
+    """0-dim tensors -> Python floats; raise :class:`NonFiniteLossError` if any is NaN or infinite."""
+    floats = {name: v.item() for name, v in values.items()}
     bad = {name: x for name, x in floats.items() if not math.isfinite(x)}
     if bad:
         raise NonFiniteLossError(bad)
