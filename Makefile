@@ -38,7 +38,7 @@ book: $(STAMP)
 	@echo "Book built: open _build/html/index.html"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 assignments: $(STAMP)
 	$(BIN)/python -m course_lib.grading release --all
