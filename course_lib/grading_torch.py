@@ -3,16 +3,19 @@
 Every check verifies the exact type, shape and dtype of a student's result before comparing values,
 so an object that merely pretends to be a tensor, or a 1-element tensor where a 0-dim one is due,
 fails with a message that says so. Comparisons use torch functions captured when this module is
-first imported: the assignments import it in their locked setup cell, before any student code runs,
-so patching ``torch.allclose`` in a submission does not make a wrong answer pass.
+first imported: the assignments import it in their locked setup cell, before any student code runs.
+:func:`guarded` also fails a function's tests when the notebook has replaced one of the torch,
+``math`` or builtin functions the tests rely on (``torch.allclose = lambda *a, **k: True``).
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import math
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .grading import check
@@ -31,8 +34,44 @@ _abs = torch.abs
 _max = torch.max
 _float_value = float.__float__
 
-__all__ = ["describe", "check_tensor", "check_scalar", "check_float_dict", "close", "max_error", "show",
+# What the hidden tests rely on; a notebook that replaces any of these fails every graded test.
+_WATCHED_NAMES = (
+    (builtins, "builtins", ("abs", "all", "any", "float", "isinstance", "len", "max", "min", "round", "sum", "type",
+                            "zip")),
+    (math, "math", ("exp", "isclose", "isfinite", "log", "sqrt")),
+    (torch, "torch", ("abs", "allclose", "arccos", "cat", "cdist", "equal", "exp", "full", "isclose", "isfinite", "linspace",
+                      "log", "manual_seed", "ones", "rand", "randn", "sigmoid", "sin", "stack", "tensor", "zeros")),
+    (F, "torch.nn.functional", ("binary_cross_entropy", "binary_cross_entropy_with_logits", "logsigmoid", "softplus")),
+    (torch.Tensor, "torch.Tensor", ("__add__", "__bool__", "__eq__", "__float__", "__ge__", "__gt__", "__le__",
+                                    "__lt__", "__mul__", "__neg__", "__radd__", "__rmul__", "__rsub__", "__sub__",
+                                    "__truediv__", "backward", "clone", "detach", "dim", "dtype", "exp", "flatten",
+                                    "float", "grad", "item", "mean", "norm", "numel", "pow", "requires_grad", "shape",
+                                    "std", "sum", "tolist", "view")),
+    (torch.autograd, "torch.autograd", ("grad",)),
+    (nn.Module, "torch.nn.Module", ("__call__", "parameters")),
+)
+_WATCHED = {(label, name): (owner, getattr(owner, name)) for owner, label, names in _WATCHED_NAMES for name in names}
+
+__all__ = ["check_untampered", "guarded", "describe", "check_tensor", "check_scalar", "check_float_dict", "close", "max_error", "show",
            "snapshot", "parameters_close", "parameters_error", "substituted"]
+
+
+def check_untampered() -> None:
+    """Fail when the notebook has replaced a function the graded tests rely on (see ``_WATCHED_NAMES``)."""
+    for (label, name), (owner, original) in _WATCHED.items():
+        check(getattr(owner, name, None) is original, f"the notebook replaced {label}.{name}; the graded tests need "
+              "PyTorch and Python as they come, so this function earns no points")
+
+
+def guarded(tests: Callable[[Callable], None]) -> Callable[[Callable], None]:
+    """``tests`` with :func:`check_untampered` before and after (a replacement made while tests run counts too)."""
+
+    def run(fn: Callable) -> None:
+        check_untampered()
+        tests(fn)
+        check_untampered()
+
+    return run
 
 
 def _shape_text(shape: Sequence[int]) -> str:

@@ -118,6 +118,7 @@ def test_the_solution_passes_the_visible_and_hidden_tests(sources, assignment):
     assert _grade(sources[assignment], functions, visible=True) == dict.fromkeys(functions)
 
 
+@pytest.mark.filterwarnings("ignore:a warning printed while the solution cell runs")
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_correct_variants_pass_even_when_they_write_to_stderr(sources, assignment):
     functions = list(BANKS[assignment].POINTS)
@@ -136,6 +137,25 @@ def test_a_mistake_loses_that_function_only_and_says_why(sources, assignment, fu
     assert message.startswith(f"{function} earns 0 of {bank.POINTS[function]} points: "), message
     assert words in message, message
     assert not [ln for ln in _hidden_code_lines(sources[assignment], bank.POINTS) if ln in message], message
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_notebook_that_patches_torch_or_math_loses_every_point(sources, assignment):
+    import math
+
+    import torch
+
+    functions = list(BANKS[assignment].POINTS)
+    first = functions[0]
+    saved = torch.allclose, math.isclose
+    cheat = _solution(sources[assignment], first) + (
+        "\nimport math, torch\ntorch.allclose = lambda *args, **kwargs: True\nmath.isclose = lambda *args, **kwargs: True\n")
+    try:
+        results = _grade(sources[assignment], functions, {first: cheat})
+    finally:
+        torch.allclose, math.isclose = saved
+    for function, message in results.items():
+        assert message is not None and "the notebook replaced" in message, (function, message)
 
 
 def test_tensor_checks_name_type_shape_and_dtype():

