@@ -34,13 +34,14 @@ _abs = torch.abs
 _max = torch.max
 _float_value = float.__float__
 
-# What the hidden tests rely on; a notebook that replaces any of these fails every graded test.
+# What the hidden tests rely on; a notebook that replaces any of these fails every graded test. (Not
+# torch.manual_seed: torch itself wraps it when torch._dynamo is first imported, e.g. by an optimizer.)
 _WATCHED_NAMES = (
     (builtins, "builtins", ("abs", "all", "any", "float", "isinstance", "len", "max", "min", "round", "sum", "type",
                             "zip")),
     (math, "math", ("exp", "isclose", "isfinite", "log", "sqrt")),
     (torch, "torch", ("abs", "allclose", "arccos", "cat", "cdist", "equal", "exp", "full", "isclose", "isfinite", "linspace",
-                      "log", "manual_seed", "ones", "rand", "randn", "sigmoid", "sin", "stack", "tensor", "zeros")),
+                      "log", "ones", "rand", "randn", "sigmoid", "sin", "stack", "tensor", "zeros")),
     (F, "torch.nn.functional", ("binary_cross_entropy", "binary_cross_entropy_with_logits", "logsigmoid", "softplus")),
     (torch.Tensor, "torch.Tensor", ("__add__", "__bool__", "__eq__", "__float__", "__ge__", "__gt__", "__le__",
                                     "__lt__", "__mul__", "__neg__", "__radd__", "__rmul__", "__rsub__", "__sub__",

@@ -4,13 +4,14 @@ Fast, in process (no nbgrader, no kernel): for every mistake in tests/mistakes/<
 instructor notebook's setup cell, its solution cells with that one function replaced, and *all* its
 hidden-test cells run the way nbgrader runs them in a kernel. Exactly that function must lose its
 points, with a message that names the failed property and shows none of the hidden code; the
-solution and the other correct ways of writing each function (which write to stderr) pass.
+solution and the other correct ways of writing each function (which write to stderr) pass, and a
+notebook that patches torch.allclose or math.isclose loses every point.
 
 Slow (nbgrader round trip, in a temporary course): `release --all` regenerates the committed
 assignments/; one `autograde` run grades, for both assignments, the solution (full marks), the
 unmodified student notebook (0, without a grading error), a noisy submission made of the correct
-variants (full marks) and submissions built from mistakes (each loses exactly that function's
-points). By default a representative set of mistakes goes through nbgrader (ROUND_TRIP in each
+variants (full marks), one that patches torch (0) and submissions built from mistakes (each loses
+exactly that function's points); then feedback and the grades CSV. By default a representative set of mistakes goes through nbgrader (ROUND_TRIP in each
 bank: every graded function, and the course_lib imports); ``COURSE_GRADING_ROUND_TRIP=all``
 autograding the whole bank takes several minutes more.
 """
@@ -43,6 +44,11 @@ def _load_bank(assignment):
 
 BANKS = {assignment: _load_bank(assignment) for assignment in ASSIGNMENTS}
 CASES = [(a, f, m) for a, bank in BANKS.items() for f in bank.MISTAKES for m in bank.MISTAKES[f]]
+PATCHES_TORCH = """{solution}
+import math, torch
+torch.allclose = lambda *args, **kwargs: True
+math.isclose = lambda *args, **kwargs: True
+"""
 NOISY_PREFIX = """import sys, warnings
 warnings.warn("a warning printed while the solution cell runs")
 print("and a line on stderr", file=sys.stderr)
@@ -148,8 +154,7 @@ def test_a_notebook_that_patches_torch_or_math_loses_every_point(sources, assign
     functions = list(BANKS[assignment].POINTS)
     first = functions[0]
     saved = torch.allclose, math.isclose
-    cheat = _solution(sources[assignment], first) + (
-        "\nimport math, torch\ntorch.allclose = lambda *args, **kwargs: True\nmath.isclose = lambda *args, **kwargs: True\n")
+    cheat = PATCHES_TORCH.format(solution=_solution(sources[assignment], first))
     try:
         results = _grade(sources[assignment], functions, {first: cheat})
     finally:
@@ -201,7 +206,7 @@ def _student_id(text):
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def _submissions(assignment):
+def _submissions(assignment, source_cells):
     """{student: (replacements or None for the unmodified notebook, {grade_id: expected points})}."""
     bank = BANKS[assignment]
     full = dict(bank.POINTS)
@@ -213,6 +218,10 @@ def _submissions(assignment):
         f"{assignment}_unmodified": (None, dict.fromkeys(full, 0)),
         f"{assignment}_noisy_variants": ({f: NOISY_PREFIX + s for f, s in bank.CORRECT_VARIANTS.items()}, full),
     }
+    if assignment == "gan":  # (both assignments run this case in process)
+        first = next(iter(full))
+        cheat = PATCHES_TORCH.format(solution=_solution(source_cells, first))
+        submissions["gan_patches_torch"] = ({first: cheat}, dict.fromkeys(full, 0))
     for function, mistake in chosen:
         source, _ = bank.MISTAKES[function][mistake]
         submissions[_student_id(f"{assignment} {function} {mistake}")] = ({function: source}, {**full, function: 0})
@@ -246,7 +255,7 @@ def course(repo_root, tmp_path_factory):
     for assignment in ASSIGNMENTS:
         source_cells = _cells(nbformat.read(root / "solutions" / assignment / f"{assignment}.ipynb", as_version=4))
         release_nb = nbformat.read(root / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
-        for student, (replacements, points) in _submissions(assignment).items():
+        for student, (replacements, points) in _submissions(assignment, source_cells).items():
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True)
             nbformat.write(_build(release_nb, source_cells, replacements), folder / f"{assignment}.ipynb")
