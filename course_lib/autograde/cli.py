@@ -1,0 +1,63 @@
+"""``course-grade``: the instructor's sandboxed, parallel autograder.
+
+Run from the course root (the folder with ``nbgrader_config.py``)::
+
+    course-grade autograde ASSIGNMENT [--submitted DIR] [--jobs N] [--report FILE.csv]
+                           [--isolation auto|namespace|user|process] [--force] [--student ID ...]
+
+``DIR`` holds ``<student>/<assignment>/<notebook>.ipynb`` (default: the course's ``submitted/``).
+The run prints a table of the points of every student per function, with flags, and writes the
+same to ``--report``. Exit status 0 when every student was graded without a flag, 1 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from course_lib.autograde import report, runner, sandbox
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="course-grade", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sub = commands.add_parser("autograde", help="grade every submission of an assignment")
+    sub.add_argument("assignment", metavar="ASSIGNMENT")
+    sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
+    sub.add_argument("--submitted", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)")
+    sub.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="students graded at once (default: cores)")
+    sub.add_argument("--report", type=Path, help="write the report to this CSV file")
+    sub.add_argument("--isolation", default="auto", choices=("auto", *sandbox.MODES))
+    sub.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    sub.add_argument("--student", nargs="+", default=(), help="only these students")
+    sub.add_argument("--cell-timeout", type=float, help="seconds per cell (default: the course's Execute.timeout)")
+    sub.add_argument("--timeout", type=float, default=600, help="seconds per notebook (default: 600)")
+    sub.add_argument("--memory", type=float, default=3, help="GiB of memory per student (default: 3)")
+    sub.add_argument("--max-output", type=float, default=2, help="MiB of cell outputs kept per notebook (default: 2)")
+    args = parser.parse_args(argv)
+    limits = None
+    if args.cell_timeout or args.timeout != 600 or args.memory != 3 or args.max_output != 2:
+        from course_lib import grading
+
+        _, config = grading._coursedir(args.root.resolve())
+        limits = sandbox.Limits(cell_timeout=args.cell_timeout or float(config.get("Execute", {}).get("timeout", 60)),
+                                notebook_timeout=args.timeout, memory=int(args.memory * sandbox.GIB),
+                                output=int(args.max_output * 1024 ** 2))
+    try:
+        results = runner.autograde(args.root, args.assignment, args.submitted, args.jobs, args.isolation, limits,
+                                   args.force, args.student)
+    except (runner.GradingError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(report.table(results))
+    if args.report:
+        report.write_csv(results, args.report)
+        print(f"wrote {args.report}")
+    return 1 if any(r.flags for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Run one built notebook in a sandbox and watch it from outside: wall time, memory, output size.
+
+Isolation modes (strongest available by default, see :func:`detect_isolation`):
+
+``namespace``  root and ``unshare`` work: the worker runs in new PID, mount, network and IPC
+               namespaces, hides the course's secrets and the other jobs behind empty mounts, and
+               the kernel runs as user ``nobody`` with resource limits. When the worker ends, every
+               process of the student's ends with it.
+``user``       root without namespaces: the kernel runs as ``nobody`` with resource limits; the
+               secrets must not be readable by others (:func:`tighten` makes them owner-only).
+``process``    not root: own session and process group, scratch working directory, minimal
+               environment and resource limits; the student's code can read whatever the grader's
+               user can.
+
+In every mode the grader kills the whole process tree after ``notebook_timeout`` seconds or when
+its resident memory passes ``memory`` bytes, and reads at most a bounded number of bytes back.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import nbformat
+import psutil
+
+MODES = ("namespace", "user", "process")
+KILLED_FOR_MEMORY = "killed for memory"
+TIMED_OUT = "timed out"
+SANDBOX_FAILED = "sandbox failed"
+GIB = 1024 ** 3
+
+
+@dataclass
+class Limits:
+    cell_timeout: float = 60.0  # seconds per cell (the course's Execute.timeout)
+    notebook_timeout: float = 600.0  # seconds for the whole notebook, kernel start included
+    memory: int = 3 * GIB  # resident memory of all the student's processes together
+    address_space: int = 8 * GIB  # virtual memory per process (PyTorch alone maps about 4 GiB)
+    output: int = 2 * 1024 ** 2  # bytes of cell outputs kept per notebook
+    file_size: int = 256 * 1024 ** 2  # largest file the student's code may write
+    processes: int = 1024  # processes and threads of the sandbox user (shared by parallel jobs)
+
+
+@dataclass
+class Outcome:
+    notebook: Optional[nbformat.NotebookNode]  # the executed notebook, None when none came back
+    status: Dict[int, str]  # cell index -> ok | error | timeout | died
+    flags: List[str]
+    probe: Optional[Path]  # where the kernel was told to write the probe file
+    probe_ok: bool
+    wall_s: float
+    peak_rss: int
+    log: str = ""
+    job_dir: Optional[Path] = field(default=None, repr=False)
+
+
+@lru_cache(maxsize=None)
+def _unshare_works() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    try:
+        return subprocess.run(_UNSHARE + ["true"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+_UNSHARE = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--net", "--ipc", "--uts"]
+
+
+def detect_isolation(requested: str = "auto") -> str:
+    """The isolation mode to use: ``requested``, or the strongest this machine offers for ``auto``."""
+    if requested not in ("auto", *MODES):
+        raise ValueError(f"unknown isolation mode {requested!r}; choose auto or one of {MODES}")
+    if requested == "auto":
+        return "namespace" if _unshare_works() else "user" if os.geteuid() == 0 else "process"
+    if requested == "namespace" and not _unshare_works():
+        raise RuntimeError("namespace isolation needs root and a working `unshare`; use --isolation user or process")
+    if requested == "user" and os.geteuid() != 0:
+        raise RuntimeError("user isolation needs root (to run the kernel as nobody); use --isolation process")
+    return requested
+
+
+def sandbox_user() -> tuple[int, int]:
+    entry = pwd.getpwnam("nobody")
+    return entry.pw_uid, entry.pw_gid
+
+
+def tighten(paths: Sequence[Path]) -> List[Path]:
+    """Make ``paths`` unreadable to other users (``user`` mode); returns those it changed."""
+    changed = []
+    for path in paths:
+        if path.exists() and not path.is_symlink() and path.stat().st_mode & 0o077:
+            path.chmod(path.stat().st_mode & 0o700)
+            changed.append(path)
+    return changed
+
+
+def _environment(work: Path) -> Dict[str, str]:
+    home = work / "home"
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home), "TMPDIR": str(work / "tmp"), "LANG": "C.UTF-8",
+        "JUPYTER_RUNTIME_DIR": str(work), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        "JUPYTER_DATA_DIR": str(home / ".jupyter-data"), "IPYTHONDIR": str(home / ".ipython"),
+        "MPLCONFIGDIR": str(home / ".matplotlib"), "MPLBACKEND": "Agg",
+        "COURSE_BUDGET": "smoke", "COURSE_OFFLINE": "1", "COURSE_RESULTS_DIR": str(work / "tmp"),
+        "COURSE_CHECKPOINT_DIR": str(work / "tmp"), "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    if os.environ.get("COURSE_DATA_DIR"):
+        env["COURSE_DATA_DIR"] = os.environ["COURSE_DATA_DIR"]
+    return env
+
+
+class _CappedReader(threading.Thread):
+    """Reads a pipe to its end, keeping the first ``limit`` bytes."""
+
+    def __init__(self, pipe, limit: int):
+        super().__init__(daemon=True)
+        self.pipe, self.limit, self.chunks, self.size, self.overflow = pipe, limit, [], 0, False
+
+    def run(self) -> None:
+        while chunk := self.pipe.read(1 << 16):
+            if self.size + len(chunk) <= self.limit:
+                self.chunks.append(chunk)
+            else:
+                self.overflow = True
+            self.size += len(chunk)
+
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def _tree(pid: int) -> List[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _rss(processes: List[psutil.Process]) -> int:
+    total = 0
+    for p in processes:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    processes = _tree(proc.pid)
+    for p in processes:
+        try:
+            p.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str, limits: Limits,
+                 probe_source: Optional[str], hide: Sequence[Path] = (), files: Sequence[Path] = ()) -> Outcome:
+    """Execute ``notebook`` in a fresh sandbox under ``jobs_root`` (which must exist, mode 0711).
+
+    ``files`` are copied next to the notebook (the assignment's data); ``hide`` are hidden in the
+    ``namespace`` mode. The caller removes ``outcome.job_dir`` once it has read the probe file.
+    """
+    job_dir = jobs_root / secrets.token_hex(16)
+    work = job_dir / "work"
+    for folder in (work / "home", work / "tmp"):
+        folder.mkdir(parents=True)
+    job_dir.chmod(0o711)
+    nbformat.write(notebook, work / "submission.ipynb")
+    for path in files:
+        shutil.copy(path, work / path.name)
+    uid = gid = None
+    if mode in ("namespace", "user"):
+        uid, gid = sandbox_user()
+        for path in [work, *work.rglob("*")]:
+            os.chown(path, uid, gid)
+    kernel_limits = {"address_space": limits.address_space, "file_size": limits.file_size,
+                     "cpu_seconds": int(limits.notebook_timeout) + 5, "uid": uid, "gid": gid,
+                     "processes": limits.processes if uid is not None else None}
+    job = {"notebook": "submission.ipynb", "cell_timeout": limits.cell_timeout, "output_limit": limits.output,
+           "probe_source": probe_source, "limits": kernel_limits, "namespace": mode == "namespace",
+           "jobs_root": str(jobs_root), "hide": [str(p) for p in hide]}
+    (job_dir / "job.json").write_text(json.dumps(job))
+    command = [sys.executable, "-m", "course_lib.autograde.worker", str(job_dir)]
+    if mode == "namespace":
+        command = _UNSHARE + command
+    env = _environment(work)
+    start = time.monotonic()
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=job_dir, env=env, start_new_session=True)
+    out = _CappedReader(proc.stdout, 4 * limits.output + len(nbformat.writes(notebook)) + (1 << 20))
+    err = _CappedReader(proc.stderr, 1 << 16)
+    out.start()
+    err.start()
+    flags, peak = [], 0
+    while proc.poll() is None:
+        rss = _rss(_tree(proc.pid))
+        peak = max(peak, rss)
+        if rss > limits.memory:
+            flags.append(KILLED_FOR_MEMORY)
+            _kill(proc)
+        elif time.monotonic() - start > limits.notebook_timeout:
+            flags.append(TIMED_OUT)
+            _kill(proc)
+        time.sleep(0.2)
+    _kill(proc)  # whatever the student left behind (in the namespace mode, nothing survives anyway)
+    out.join(10)
+    err.join(10)
+    wall = time.monotonic() - start
+    log = err.data().decode("utf-8", "replace")[-4000:]
+    try:
+        result = json.loads(out.data()) if not out.overflow else None
+    except json.JSONDecodeError:
+        result = None
+    if result is None:
+        return Outcome(None, {}, flags or [SANDBOX_FAILED], None, False, wall, peak, log, job_dir)
+    status = {int(k): v for k, v in result["status"].items()}
+    return Outcome(nbformat.from_dict(result["notebook"]), status, sorted(set(flags + result["flags"])),
+                   work / "probe.npz", result.get("probe_status") == "ok", wall, peak, log, job_dir)

@@ -1,0 +1,88 @@
+"""Points per graded function from an executed notebook and its probe file, and the flags to raise.
+
+A function earns its points only when both hold:
+
+(a) its hidden-test cell ran to the end without an error or stderr output (nbgrader's own rule,
+    :func:`nbgrader.utils.determine_grade`; the student sees this cell's message in the feedback);
+(b) the outside check passes: the probe values the student's kernel wrote equal, in the grader's
+    own process, the solution's (:mod:`course_lib.autograde.compare`).
+
+When (a) holds and (b) does not, the kernel's verdict is contradicted by the grader's: the
+function earns 0 and the submission is flagged ``tampering detected`` (a mistake that only the
+probe sees is flagged the same way; the report says which function).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional
+
+import numpy as np
+from nbformat import NotebookNode
+
+from course_lib.autograde.compare import DEFAULT_TOLERANCE, function_arrays, mismatch
+
+TAMPERING = "tampering detected"
+MEMORY_LIMIT = "memory limit"
+_TAMPER_SIGNS = ("the notebook replaced",)  # course_lib.grading_torch.check_untampered's message
+_MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory")
+
+
+@dataclass
+class Scored:
+    scores: Dict[str, float]
+    max_scores: Dict[str, float]
+    flags: List[str]
+    notes: Dict[str, str] = field(default_factory=dict)  # grade id -> why it earned nothing
+
+
+def grade_cells(nb: NotebookNode) -> Dict[str, float]:
+    """{grade_id: points} of the notebook's autograded test cells, in order."""
+    return {c.metadata.nbgrader.grade_id: float(c.metadata.nbgrader.get("points", 0)) for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def _texts(nb: NotebookNode):
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            yield str(out.get("text", "")) + str(out.get("ename", "")) + str(out.get("evalue", ""))
+
+
+def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dict[str, float],
+          probe: Optional[Dict[str, np.ndarray]], reference: Dict[str, np.ndarray], probed: Mapping,
+          tolerances: Mapping = {}) -> Scored:
+    """Points of each grade id: ``nb`` is the executed notebook (None: nothing ran), ``probe`` the
+    student's strictly loaded probe values (None: missing or unreadable), ``probed`` the functions the
+    assignment's probes cover."""
+    from nbgrader.utils import determine_grade
+
+    result = Scored(dict.fromkeys(max_scores, 0.0), dict(max_scores), [])
+    if nb is None:
+        result.notes = dict.fromkeys(max_scores, "not graded")
+        return result
+    texts = list(_texts(nb))
+    if any(sign in t for t in texts for sign in _TAMPER_SIGNS):
+        result.flags.append(TAMPERING)
+    if any(sign in t for t in texts for sign in _MEMORY_SIGNS):
+        result.flags.append(MEMORY_LIMIT)
+    for index, cell in enumerate(nb.cells):
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid not in max_scores or not cell.metadata.nbgrader.get("grade"):
+            continue
+        if status.get(index) != "ok":
+            result.notes[gid] = {None: "did not run"}.get(status.get(index), f"test cell: {status.get(index)}")
+            continue
+        in_kernel, _ = determine_grade(cell)
+        if in_kernel != max_scores[gid]:
+            result.notes[gid] = "hidden tests failed"
+            continue
+        if gid in probed:
+            expected = function_arrays(reference, gid)
+            problem = "no probe values" if probe is None else mismatch(
+                expected, function_arrays(probe, gid), tolerances.get(gid, DEFAULT_TOLERANCE))
+            if problem:
+                result.notes[gid] = f"outside check: {problem}"
+                result.flags.append(TAMPERING)
+                continue
+        result.scores[gid] = max_scores[gid]
+    result.flags = sorted(set(result.flags))
+    return result

@@ -1,0 +1,198 @@
+"""Run one built notebook in the sandbox and print the result as JSON: ``python -m course_lib.autograde.worker JOB_DIR``.
+
+The worker is the grader's side of the sandbox: it drives the student's kernel (which
+:mod:`course_lib.autograde.launch` confines) cell by cell, keeps at most ``output_limit`` bytes of
+output, stops a cell after ``cell_timeout`` seconds, notices a dead kernel, and finally runs the
+assignment's probe cell (:mod:`course_lib.autograde.probe`). In the ``namespace`` mode it is process
+1 of fresh PID, mount, network and IPC namespaces: it first hides the paths listed in the job from
+the kernel, and when it exits every process the student started dies with it.
+
+It reads ``JOB_DIR/job.json`` (written by :mod:`course_lib.autograde.sandbox`) and writes one JSON
+object to stdout: ``{"notebook": ..., "status": {cell index: "ok" | "error" | "timeout"}, "flags": [...]}``.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import json
+import os
+import socket
+import struct
+import sys
+from pathlib import Path
+
+TIMED_OUT = "timed out"
+KERNEL_DIED = "kernel died"
+TRUNCATED = "output truncated"
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC = 2, 4, 4096, 16384
+_NOTICE = "\n[... output truncated by the grader]\n"
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                  data.encode() if data else None) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
+
+
+def _loopback_up() -> None:
+    """The new network namespace has only a loopback interface, down: bring it up for the kernel's sockets."""
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sH", fcntl.ioctl(s, siocgifflags, struct.pack("16sH", b"lo", 0)))[1]
+        fcntl.ioctl(s, siocsifflags, struct.pack("16sH", b"lo", flags | iff_up))
+
+
+def _only(folder: Path, keep: Path) -> None:
+    """Replace ``folder`` by an empty one that holds nothing but ``keep`` (a path inside it)."""
+    fd = os.open(keep, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _mount("tmpfs", str(folder), "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=711,size=64k")
+        keep.mkdir(parents=True)
+        for parent in [keep, *keep.parents]:
+            if parent == folder:
+                break
+            parent.chmod(0o711)
+        _mount(f"/proc/self/fd/{fd}", str(keep), None, _MS_BIND | _MS_REC)
+    finally:
+        os.close(fd)
+
+
+def enter_namespace(job_dir: Path, jobs_root: Path, hide: list[str]) -> None:
+    """Hide ``hide`` (an empty folder or file in their place) and every other job under ``jobs_root``;
+    and when Python lives in a folder others cannot enter (pyenv under /root), show that Python only."""
+    _loopback_up()
+    for path in hide:
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=000,size=4k")
+        elif os.path.exists(path):
+            _mount("/dev/null", path, None, _MS_BIND)
+    _only(jobs_root, job_dir)
+    python = Path(sys.base_prefix).resolve()
+    closed = [p for p in reversed(python.parents) if not os.stat(p).st_mode & 0o001]
+    if closed:
+        _only(closed[0], python)
+
+
+def _kernelspec(job_dir: Path, limits: dict) -> None:
+    folder = job_dir / "jupyter" / "kernels" / "course-grade"
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "course_lib.autograde.launch", json.dumps(limits), "--",
+            sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--HistoryManager.hist_file=:memory:"]
+    (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "grading sandbox",
+                                                    "language": "python"}))
+    os.environ["JUPYTER_PATH"] = str(job_dir / "jupyter")
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class CappedClient(NotebookClient):
+        """Keeps at most ``budget`` bytes of outputs in the whole notebook."""
+
+        budget = 0
+        truncated = False
+        replies: dict = {}
+
+        async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+            self.replies[cell_index] = (exec_reply or {}).get("content", {}).get("status")
+            return await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+        def output(self, outs, msg, display_id, cell_index):
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is None or not outs or outs[-1] is not out:
+                return out
+            size = len(json.dumps(out))
+            if size <= self.budget:
+                self.budget -= size
+                return out
+            self.truncated = True
+            if out.get("output_type") == "stream" and self.budget > len(_NOTICE) + 64:
+                out["text"] = out["text"][: self.budget - len(_NOTICE) - 64] + _NOTICE
+                self.budget = 0
+            else:
+                outs.pop()
+            return out
+
+    return CappedClient
+
+
+def run(job: dict, job_dir: Path) -> dict:
+    import nbformat
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    work = job_dir / "work"
+    _kernelspec(job_dir, job["limits"])
+    nb = nbformat.reads((work / job["notebook"]).read_text(), as_version=4)
+    probe = nbformat.v4.new_code_cell(job["probe_source"]) if job.get("probe_source") else None
+    notebook_cells = len(nb.cells)
+    if probe:
+        nb.cells.append(probe)
+    cells = nb.cells
+    km = AsyncKernelManager(kernel_name="course-grade")
+    km.connection_file = str(work / "kernel.json")
+    client = _client_class()(nb, km=km, timeout=job["cell_timeout"], allow_errors=True,
+                             interrupt_on_timeout=False, record_timing=False,
+                             resources={"metadata": {"path": str(work)}})
+    client.budget = job["output_limit"]
+    status, flags = {}, []
+    with client.setup_kernel():
+        for index, cell in enumerate(cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index, execution_count=index + 1)
+                status[index] = "ok" if client.replies.get(index) == "ok" else "error"
+            except CellTimeoutError:
+                status[index] = "timeout"
+                flags.append(TIMED_OUT)
+                if not _recovers(client, km):
+                    break
+            except DeadKernelError:
+                status[index] = "died"
+                flags.append(KERNEL_DIED)
+                break
+    if client.truncated:
+        flags.append(TRUNCATED)
+    del nb.cells[notebook_cells:]
+    return {"notebook": nb, "status": status, "flags": sorted(set(flags)),
+            "probe_status": status.get(len(cells) - 1) if probe else None}
+
+
+def _recovers(client, km) -> bool:
+    """After a cell timed out: interrupt the kernel; true if it then answers a trivial cell within 10 s."""
+    import nbformat
+    from jupyter_client.utils import run_sync
+
+    saved = client.timeout
+    client.nb.cells.append(nbformat.v4.new_code_cell("pass"))
+    try:
+        run_sync(km.interrupt_kernel)()
+        client.timeout = 10
+        index = len(client.nb.cells) - 1
+        client.execute_cell(client.nb.cells[-1], index, store_history=False)
+        return client.replies.pop(index, None) == "ok"
+    except Exception:  # noqa: BLE001 - a kernel that ignores SIGINT times out again
+        return False
+    finally:
+        client.timeout = saved
+        client.nb.cells.pop()
+
+
+def main(argv: list[str]) -> int:
+    job_dir = Path(argv[1])
+    job = json.loads((job_dir / "job.json").read_text())
+    if job.get("namespace"):
+        enter_namespace(job_dir, Path(job["jobs_root"]), job["hide"])
+    os.chdir(job_dir / "work")
+    result = run(job, job_dir)
+    sys.stdout.write(json.dumps(result))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
