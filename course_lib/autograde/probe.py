@@ -1,7 +1,9 @@
 """The outside check, kernel half: call each graded function on fixed inputs and save plain arrays.
 
-The runner appends one cell, ``run_probes(ASSIGNMENT, globals(), "probe.npz")``, after the notebook.
-For every function in ``course_lib.autograde.probes.<assignment>.PROBES`` it calls the probe
+The runner appends one cell per graded function ``f``, ``run_probes(ASSIGNMENT, globals(), "probe-f.npz", "f")``,
+after the notebook (a function that hangs or kills the kernel then costs only its own values).
+For the function (every function in ``course_lib.autograde.probes.<assignment>.PROBES`` when
+``only`` is None) it calls the probe
 (``probe(fn, namespace)`` returns tensors, floats, arrays, or dicts and lists of them), turns the
 result into numpy arrays of exact built-in types, and writes them all to one ``.npz`` file without
 pickles. A probe that raises, or returns anything else, leaves its function out of the file.
@@ -41,10 +43,12 @@ def flatten(prefix: str, value, out: dict) -> None:
         raise TypeError(f"{prefix} is a {type(value).__name__}, not a tensor, array or number")
 
 
-def run_probes(assignment: str, namespace: dict, path: str) -> None:
+def run_probes(assignment: str, namespace: dict, path: str, only: str | None = None) -> None:
     spec = importlib.import_module(f"course_lib.autograde.probes.{assignment}")
     arrays: dict = {}
     for name, probe in spec.PROBES.items():
+        if only is not None and name != only:
+            continue
         found: dict = {}
         try:
             with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), \

@@ -57,13 +57,22 @@ class GradingError(RuntimeError):
     """The run cannot grade anyone (the solution fails its own probe, no such assignment, ...)."""
 
 
-def _probe_source(assignment: str) -> Optional[str]:
-    try:
-        importlib.import_module(f"course_lib.autograde.probes.{assignment}")
-    except ModuleNotFoundError:
-        return None
-    return ("from course_lib.autograde.probe import run_probes as _course_grade_probe\n"
-            f"_course_grade_probe({assignment!r}, globals(), 'probe.npz')")
+def _probe_sources(assignment: str) -> List[str]:
+    """One cell per probed function (a hanging function then costs only its own probe)."""
+    return [("from course_lib.autograde.probe import run_probes as _course_grade_probe\n"
+             f"_course_grade_probe({assignment!r}, globals(), 'probe-{name}.npz', {name!r})")
+            for name in _probes(assignment)[0]]
+
+
+def _load_probes(paths: Sequence[Path]) -> Dict:
+    values: Dict = {}
+    for path in paths:  # probe-<function>.npz holds that function's values; anything else in it is ignored
+        try:
+            values.update(compare.function_arrays(compare.load_strict(path, PROBE_FILE_LIMIT),
+                                                  path.stem.removeprefix("probe-")))
+        except compare.BadProbeFile:
+            pass
+    return values
 
 
 def _probes(assignment: str):
@@ -110,7 +119,7 @@ class Run:
             raise GradingError(f"no assignment {assignment!r} in {self.source.parent}")
         found = sorted(p.parent.name for p in self.submitted.glob(f"*/{assignment}") if p.is_dir())
         self.students = [s for s in found if not students or s in students]
-        self.probe_source = _probe_source(assignment)
+        self.probe_sources = _probe_sources(assignment)
         self.probes, self.tolerances = _probes(assignment)
 
     # -- the gradebook -------------------------------------------------------------------------
@@ -180,7 +189,7 @@ class Run:
         max_scores = scoring.grade_cells(instructor)
         files = [p for p in release.iterdir() if p.is_file() and p.suffix != ".ipynb"]
         run = lambda nb: sandbox.run_notebook(nb, jobs_root=jobs_root, mode=self.mode, limits=self.limits,  # noqa: E731
-                                              probe_source=self.probe_source, hide=hide, files=files)
+                                              probe_sources=self.probe_sources, hide=hide, files=files)
         todo, results = [], {}
         for student in self.students:
             path = self.submitted / student / self.assignment / instructor_path.name
@@ -224,7 +233,7 @@ class Run:
             if outcome.notebook is None or bad or not outcome.probe_ok:
                 raise GradingError(f"the solution of {self.assignment} does not run cleanly in the sandbox "
                                    f"(flags {outcome.flags}, failing cells {bad}):\n{outcome.log}")
-            values = compare.load_strict(outcome.probe, PROBE_FILE_LIMIT)
+            values = _load_probes(outcome.probes)
             missing = [f for f in self.probes if not compare.function_arrays(values, f)]
             if missing:
                 raise GradingError(f"the solution of {self.assignment} fails its own probes {missing}")
@@ -239,9 +248,7 @@ class Run:
                                     dict.fromkeys(max_scores, why))
         else:
             try:
-                probe = compare.load_strict(outcome.probe, PROBE_FILE_LIMIT) if outcome.probe else None
-            except compare.BadProbeFile:
-                probe = None
+                probe = _load_probes(outcome.probes)
             finally:
                 if outcome.job_dir:
                     shutil.rmtree(outcome.job_dir, ignore_errors=True)

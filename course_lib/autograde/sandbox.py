@@ -59,8 +59,8 @@ class Outcome:
     notebook: Optional[nbformat.NotebookNode]  # the executed notebook, None when none came back
     status: Dict[int, str]  # cell index -> ok | error | timeout | died
     flags: List[str]
-    probe: Optional[Path]  # where the kernel was told to write the probe file
-    probe_ok: bool
+    probes: List[Path]  # the probe files the kernel was told to write (they may be missing)
+    probe_ok: bool  # every probe cell ran without an error
     wall_s: float
     peak_rss: int
     log: str = ""
@@ -177,7 +177,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str, limits: Limits,
-                 probe_source: Optional[str], hide: Sequence[Path] = (), files: Sequence[Path] = ()) -> Outcome:
+                 probe_sources: Sequence[str], hide: Sequence[Path] = (), files: Sequence[Path] = ()) -> Outcome:
     """Execute ``notebook`` in a fresh sandbox under ``jobs_root`` (which must exist, mode 0711).
 
     ``files`` are copied next to the notebook (the assignment's data); ``hide`` are hidden in the
@@ -200,8 +200,8 @@ def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str,
                      "cpu_seconds": int(limits.notebook_timeout) + 5, "uid": uid, "gid": gid,
                      "processes": limits.processes if uid is not None else None}
     job = {"notebook": "submission.ipynb", "cell_timeout": limits.cell_timeout, "output_limit": limits.output,
-           "probe_source": probe_source, "limits": kernel_limits, "namespace": mode == "namespace",
-           "jobs_root": str(jobs_root), "hide": [str(p) for p in hide]}
+           "probe_sources": list(probe_sources), "limits": kernel_limits, "namespace": mode == "namespace",
+           "jobs_root": str(jobs_root), "temp": tempfile.gettempdir(), "hide": [str(p) for p in hide]}
     (job_dir / "job.json").write_text(json.dumps(job))
     command = [sys.executable, "-m", "course_lib.autograde.worker", str(job_dir)]
     if mode == "namespace":
@@ -235,7 +235,8 @@ def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str,
     except json.JSONDecodeError:
         result = None
     if result is None:
-        return Outcome(None, {}, flags or [SANDBOX_FAILED], None, False, wall, peak, log, job_dir)
+        return Outcome(None, {}, flags or [SANDBOX_FAILED], [], False, wall, peak, log, job_dir)
     status = {int(k): v for k, v in result["status"].items()}
     return Outcome(nbformat.from_dict(result["notebook"]), status, sorted(set(flags + result["flags"])),
-                   work / "probe.npz", result.get("probe_status") == "ok", wall, peak, log, job_dir)
+                   sorted(work.glob("probe-*.npz")), all(s == "ok" for s in result.get("probe_status", [])),
+                   wall, peak, log, job_dir)

@@ -59,20 +59,27 @@ def _only(folder: Path, keep: Path) -> None:
         os.close(fd)
 
 
-def enter_namespace(job_dir: Path, jobs_root: Path, hide: list[str]) -> None:
-    """Hide ``hide`` (an empty folder or file in their place) and every other job under ``jobs_root``;
-    and when Python lives in a folder others cannot enter (pyenv under /root), show that Python only."""
+def enter_namespace(job_dir: Path, jobs_root: Path, hide: list[str], temp: str) -> None:
+    """Hide ``hide`` (an empty folder or file in their place), the temporary folders but this job's,
+    and the home folders (but the Python the kernel runs, when it lives there, as pyenv does)."""
     _loopback_up()
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=000,size=4k")
         elif os.path.exists(path):
             _mount("/dev/null", path, None, _MS_BIND)
-    _only(jobs_root, job_dir)
+    for scratch in ("/var/tmp", "/dev/shm"):
+        if os.path.isdir(scratch):
+            _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=64m")
+    temp_dir = Path(temp).resolve()  # the grader's temporary folder (this process's TMPDIR is the job's)
+    _only(temp_dir if temp_dir in job_dir.parents else jobs_root, job_dir)
     python = Path(sys.base_prefix).resolve()
-    closed = [p for p in reversed(python.parents) if not os.stat(p).st_mode & 0o001]
-    if closed:
-        _only(closed[0], python)
+    for home in (Path("/root"), Path("/home")):
+        if home.is_dir() and home not in job_dir.parents:
+            if home in python.parents:
+                _only(home, python)
+            else:
+                _mount("tmpfs", str(home), "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=711,size=4k")
 
 
 def _kernelspec(job_dir: Path, limits: dict) -> None:
@@ -127,10 +134,8 @@ def run(job: dict, job_dir: Path) -> dict:
     work = job_dir / "work"
     _kernelspec(job_dir, job["limits"])
     nb = nbformat.reads((work / job["notebook"]).read_text(), as_version=4)
-    probe = nbformat.v4.new_code_cell(job["probe_source"]) if job.get("probe_source") else None
     notebook_cells = len(nb.cells)
-    if probe:
-        nb.cells.append(probe)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in job.get("probe_sources", [])]
     cells = nb.cells
     km = AsyncKernelManager(kernel_name="course-grade")
     km.connection_file = str(work / "kernel.json")
@@ -157,9 +162,10 @@ def run(job: dict, job_dir: Path) -> dict:
                 break
     if client.truncated:
         flags.append(TRUNCATED)
+    probes = [status.get(i) for i in range(notebook_cells, len(cells))]
     del nb.cells[notebook_cells:]
-    return {"notebook": nb, "status": status, "flags": sorted(set(flags)),
-            "probe_status": status.get(len(cells) - 1) if probe else None}
+    return {"notebook": nb, "status": {i: s for i, s in status.items() if i < notebook_cells},
+            "flags": sorted(set(flags)), "probe_status": probes}
 
 
 def _recovers(client, km) -> bool:
@@ -186,7 +192,7 @@ def main(argv: list[str]) -> int:
     job_dir = Path(argv[1])
     job = json.loads((job_dir / "job.json").read_text())
     if job.get("namespace"):
-        enter_namespace(job_dir, Path(job["jobs_root"]), job["hide"])
+        enter_namespace(job_dir, Path(job["jobs_root"]), job["hide"], job["temp"])
     os.chdir(job_dir / "work")
     result = run(job, job_dir)
     sys.stdout.write(json.dumps(result))

@@ -1,0 +1,151 @@
+"""Fast unit tests of course-grade's parts: rebuilding a notebook, strict probe files, the probes
+against the mistake bank, and the sandbox's limits on a tiny notebook (no torch)."""
+import importlib.util
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_lib.autograde import compare, notebook, sandbox
+from course_lib.autograde.probe import run_probes
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def gan(repo_root):
+    read = lambda folder: nbformat.read(repo_root / folder / "gan" / "gan.ipynb", as_version=4)  # noqa: E731
+    return read("solutions"), read("assignments")
+
+
+def _test_cell(nb, gid):
+    return next(c for c in nb.cells if notebook.grade_id(c) == gid)
+
+
+def test_a_rebuilt_notebook_has_the_instructors_tests_and_the_students_answers(gan):
+    instructor, release = gan
+    submission = nbformat.reads(nbformat.writes(release), as_version=4)
+    _test_cell(submission, "generator_loss_code").source = "def generator_loss(x):\n    return x"
+    submission.cells.remove(_test_cell(submission, "discriminator_loss"))
+    _test_cell(submission, "generator_loss").source = "pass"
+    submission.cells.append(nbformat.v4.new_code_cell("print('my own cell')"))
+    built = notebook.build(instructor, release, submission)
+    assert built.flags == [notebook.RESTORED]
+    assert _test_cell(built.notebook, "discriminator_loss").source == _test_cell(instructor, "discriminator_loss").source
+    assert _test_cell(built.notebook, "generator_loss").source == _test_cell(instructor, "generator_loss").source
+    assert _test_cell(built.notebook, "generator_loss_code").source == "def generator_loss(x):\n    return x"
+    assert "raise NotImplementedError" in _test_cell(built.notebook, "discriminator_loss_code").source
+    assert built.notebook.cells[-1].source == "print('my own cell')" and "nbgrader" not in built.notebook.cells[-1].metadata
+
+
+def test_an_unchanged_release_builds_without_flags_and_duplicates_count_once(gan):
+    instructor, release = gan
+    assert notebook.build(instructor, release, release).flags == []
+    doubled = nbformat.reads(nbformat.writes(release), as_version=4)
+    extra = nbformat.from_dict(json.loads(json.dumps(_test_cell(doubled, "generator_loss_code"))))
+    extra.source = "def generator_loss(x):\n    return 0"
+    doubled.cells.append(extra)
+    built = notebook.build(instructor, release, doubled)
+    assert built.flags == [notebook.RESTORED]
+    assert "return 0" not in "".join(c.source for c in built.notebook.cells)
+
+
+@pytest.mark.parametrize("data, why", [(b'{"cells": [', "not valid JSON"), (b"[1, 2]", "no 'nbformat'"),
+                                       (b"\xff\xfe", "not valid JSON")])
+def test_unreadable_submissions_are_reported(data, why):
+    with pytest.raises(notebook.MalformedNotebook, match=why):
+        notebook.read_submission(data)
+
+
+def test_probe_files_are_loaded_strictly(tmp_path):
+    good = tmp_path / "good.npz"
+    np.savez(good, **{"f::0": np.float32(1.0), "f::name": np.array(["a"])})
+    assert set(compare.load_strict(good, 10_000)) == {"f::0", "f::name"}
+    with pytest.raises(compare.BadProbeFile, match="larger than"):
+        compare.load_strict(good, 10)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, x=np.array([object()], dtype=object))
+    with pytest.raises(compare.BadProbeFile, match="not a plain .npz"):
+        compare.load_strict(pickled, 10_000)
+    (tmp_path / "link.npz").symlink_to(good)
+    with pytest.raises(compare.BadProbeFile, match="no probe file"):
+        compare.load_strict(tmp_path / "link.npz", 10_000)
+
+
+def test_comparison_checks_dtype_shape_specials_then_values():
+    want = {"f": np.array([1.0, np.inf], dtype=np.float32)}
+    assert compare.mismatch(want, {"f": np.array([1.00001, np.inf], dtype=np.float32)}) is None
+    assert "float64" in compare.mismatch(want, {"f": np.array([1.0, np.inf])})
+    assert "float32[1]" in compare.mismatch(want, {"f": np.array([1.0], dtype=np.float32)})
+    assert "infinity" in compare.mismatch(want, {"f": np.array([1.0, 5.0], dtype=np.float32)})
+    assert "differ" in compare.mismatch(want, {"f": np.array([1.1, np.inf], dtype=np.float32)})
+    assert "missing" in compare.mismatch(want, {})
+
+
+def _bank(name):
+    spec = importlib.util.spec_from_file_location(f"mistakes_{name}", HERE / "mistakes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_gan_probes_pass_every_correct_variant_and_catch_most_mistakes(gan, tmp_path):
+    instructor, _ = gan
+    cells = {c.id: c.source for c in instructor.cells}
+    bank = _bank("gan")
+
+    def probe(replacements):
+        namespace = {"__name__": "__main__"}
+        exec(cells["setup"], namespace)
+        for f in bank.POINTS:
+            default = "\n".join(ln for ln in cells[f"{f}_code"].splitlines() if "### " not in ln)
+            exec(replacements.get(f, default), namespace)
+        path = tempfile.mktemp(suffix=".npz", dir=tmp_path)
+        run_probes("gan", namespace, path)
+        return compare.load_strict(Path(path), 10 ** 7)
+
+    reference = probe({})
+    judged = lambda values, f: compare.mismatch(compare.function_arrays(reference, f),  # noqa: E731
+                                                compare.function_arrays(values, f))
+    for f, source in bank.CORRECT_VARIANTS.items():
+        assert judged(probe({f: source}), f) is None, f
+    missed = {(f, m) for f, mistakes in bank.MISTAKES.items() for m, (source, _) in mistakes.items()
+              if judged(probe({f: source}), f) is None}
+    # The probes compare values: they cannot see borrowed code, nor an undetached fake in the D
+    # update (G's gradients are zeroed before its own update), nor the law of the noise (the
+    # probe's generator ignores the noise's values); the hidden tests catch those.
+    assert missed == {("discriminator_loss", "imports course_lib"), ("gan_train_step", "fake not detached in the D update"),
+                      ("gan_train_step", "uniform noise")}
+
+
+def _tiny(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources],
+                                    metadata={"kernelspec": {"name": "python3", "display_name": "py", "language": "python"}})
+
+
+@pytest.mark.slow
+def test_the_sandbox_enforces_its_limits(tmp_path):
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    jobs.chmod(0o711)
+    mode = sandbox.detect_isolation("auto")
+    limits = sandbox.Limits(cell_timeout=5, notebook_timeout=60, output=10_000)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the answers")
+    outcome = sandbox.run_notebook(
+        _tiny("print('x' * 100_000)", "import os\nprint(os.getcwd(), sorted(os.listdir('.')))",
+              f"print(open({str(secret)!r}).read())", "while True: pass", "print('after the loop')"),
+        jobs_root=jobs, mode=mode, limits=limits, probe_sources=[], hide=[secret])
+    texts = ["".join(o.get("text", "") for o in c.outputs) for c in outcome.notebook.cells]
+    assert outcome.flags == ["output truncated", "timed out"]
+    assert len(texts[0]) < 10_000 and "truncated by the grader" in texts[0]
+    assert "submission.ipynb" in texts[1] and str(tmp_path) not in texts[1] or mode != "namespace"
+    if mode in ("namespace", "user"):
+        assert "the answers" not in texts[2] and outcome.status[2] == "error"
+    assert outcome.status[3] == "timeout" and texts[4] == "after the loop\n"
+    assert not any(jobs.iterdir()) or outcome.job_dir.exists()

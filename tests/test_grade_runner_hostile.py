@@ -1,0 +1,157 @@
+"""`course-grade autograde` on a class of hostile, broken and correct `gan` submissions, in one run.
+
+One temporary course (this repo's nbgrader_config.py and solutions/gan), every case of
+tests/hostile/gan.py submitted, then graded by the command line with two jobs at a time. Every
+correct student gets full marks, every hostile or broken one exactly the points of its honest
+functions (and the flags it earned), the run completes, nothing outside the graded students'
+autograded/ folders and the gradebook changes, and a rerun grades nothing and changes nothing,
+manual grades included.
+"""
+import contextlib
+import csv
+import hashlib
+import importlib.util
+import io
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib import grading
+from course_lib.autograde import cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+HERE = Path(__file__).resolve().parent
+ASSIGNMENT = "gan"
+LIMITS = ["--cell-timeout", "20", "--timeout", "240", "--memory", "2.5", "--max-output", "1"]
+
+
+def _bank():
+    spec = importlib.util.spec_from_file_location("hostile_gan", HERE / "hostile" / "gan.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BANK = _bank()
+
+
+def _tree(root: Path, skip) -> dict:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not skip(p.relative_to(root))}
+
+
+def _scores(root):
+    from nbgrader.api import Gradebook
+
+    coursedir, _ = grading._coursedir(root)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        return {s.student_id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
+                for s in gb.assignment_submissions(ASSIGNMENT)}
+
+
+@pytest.fixture(scope="module")
+def graded(repo_root, tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(repo_root / "nbgrader_config.py", root)
+    shutil.copytree(repo_root / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert grading.release(root, [ASSIGNMENT])
+    release_nb = nbformat.read(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = {c.id: c.source for c in nbformat.read(root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                                                    as_version=4).cells}
+
+    def solution(function):
+        return "\n".join(ln for ln in source[f"{function}_code"].splitlines() if "### " not in ln)
+
+    for student, case in BANK.CASES.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").write_bytes(case.make(release_nb, solution))
+
+    def outside_outputs(relative):  # what the run may change: the gradebook, each student's autograded folder
+        return relative.as_posix() == "gradebook.db" or relative.parts[0] == "autograded"
+
+    before = _tree(root, outside_outputs)
+    report = root.parent / "report.csv"
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        status = cli.main(["autograde", ASSIGNMENT, "--root", str(root), "--submitted", str(root / "submitted"),
+                           "--jobs", "2", "--report", str(report), *LIMITS])
+    seconds = time.perf_counter() - start
+    print(f"\n{out.getvalue()}\ngraded {len(BANK.CASES)} submissions in {seconds:.0f} s")
+    with open(report, newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    return {"root": root, "status": status, "rows": rows, "before": before, "after": _tree(root, outside_outputs),
+            "log": out.getvalue(), "outside": outside_outputs}
+
+
+def test_the_run_completes_and_reports_every_student(graded):
+    assert graded["status"] == 1  # some submissions are flagged
+    assert set(graded["rows"]) == set(BANK.CASES)
+    assert list(next(iter(graded["rows"].values())))[:5] == ["student_id", "assignment", "score", "max_score", "flags"]
+
+
+@pytest.mark.parametrize("student", list(BANK.CASES))
+def test_each_submission_gets_exactly_its_points_and_flags(graded, student):
+    case, row = BANK.CASES[student], graded["rows"][student]
+    flags = set(filter(None, row["flags"].split("; ")))
+    got = {f: float(row[f]) for f in BANK.FULL}
+    if case.at_most:
+        assert all(got[f] <= case.scores[f] for f in got) and got["discriminator_loss"] == 0, row
+    else:
+        assert got == case.scores, (row["flags"], row["notes"])
+    assert set(case.flags) <= flags, (row["flags"], row["notes"])
+    if case.any_flag:
+        assert flags & set(case.any_flag), row
+    if case.scores == BANK.FULL and not case.flags:
+        assert not flags, row  # correct students are never flagged
+    assert float(row["score"]) == sum(case.scores.values()) and float(row["max_score"]) == 10
+
+
+def test_the_gradebook_holds_the_reported_points(graded):
+    scores = _scores(graded["root"])
+    for student, row in graded["rows"].items():
+        assert scores[student] == {f: float(row[f]) for f in BANK.FULL}, student
+
+
+def test_no_file_outside_the_outputs_changed_and_no_secret_leaked(graded):
+    assert graded["after"] == graded["before"]
+    root = graded["root"]
+    nb = nbformat.read(root / "autograded" / "reads_secrets" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "search done" in printed and "LEAKED" not in printed, printed
+    nb = nbformat.read(root / "autograded" / "writes_elsewhere" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "writes done" in printed and "WROTE" not in printed, printed
+
+
+def test_huge_output_is_cut_to_the_limit(graded):
+    path = graded["root"] / "autograded" / "huge_output" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert path.stat().st_size < 3 * 1024 ** 2
+
+
+def test_a_rerun_grades_nothing_and_keeps_manual_grades(graded, tmp_path):
+    from nbgrader.api import Gradebook
+
+    root = graded["root"]
+    coursedir, _ = grading._coursedir(root)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        grade = gb.find_grade("generator_loss", ASSIGNMENT, ASSIGNMENT, "wrong_answer")
+        grade.manual_score = 1.5
+        gb.db.commit()
+        rows_before = len(gb.db.execute(__import__("sqlalchemy").text("select * from grade")).fetchall())
+    before = _tree(root, lambda relative: False)
+    report = tmp_path / "again.csv"
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        cli.main(["autograde", ASSIGNMENT, "--root", str(root), "--jobs", "2", "--report", str(report), *LIMITS])
+    assert "0 to grade" in out.getvalue()
+    assert _tree(root, lambda relative: False) == before
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        grade = gb.find_grade("generator_loss", ASSIGNMENT, ASSIGNMENT, "wrong_answer")
+        assert (grade.manual_score, grade.auto_score, grade.score) == (1.5, 2.0, 1.5)
+        assert len(gb.db.execute(__import__("sqlalchemy").text("select * from grade")).fetchall()) == rows_before
+    with open(report, newline="") as f:
+        assert {row["student_id"]: row["graded"] for row in csv.DictReader(f)} == dict.fromkeys(BANK.CASES, "unchanged")
