@@ -19,7 +19,7 @@ help:
 	@echo "make book         build the HTML book into _build/html (COURSE_BUDGET=$(COURSE_BUDGET))"
 	@echo "make test         run the full test suite"
 	@echo "make assignments  regenerate assignments/ (student versions) from solutions/"
-	@echo "make autograde    autograde every submission in submitted/<student>/<assignment>/"
+	@echo "make autograde    autograde every submission in submitted/<student>/<assignment>/ (sandboxed, in parallel)"
 	@echo "make feedback     generate HTML feedback for autograded submissions"
 	@echo "make grades       export grades to grades.csv"
 
@@ -43,8 +43,10 @@ test: $(STAMP)
 assignments: $(STAMP)
 	$(BIN)/python -m course_lib.grading release --all
 
+# Sandboxed and parallel (course-grade, see README.md); JOBS students at a time (default: the cores).
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 autograde: $(STAMP)
-	$(BIN)/python -m course_lib.grading autograde --all
+	@for a in $$(ls solutions); do $(BIN)/course-grade autograde $$a --jobs $(JOBS) --report autograde-$$a.csv; test $$? -le 1 || exit 1; done  # 1: some flagged
 
 feedback: $(STAMP)
 	$(BIN)/python -m course_lib.grading feedback --all
