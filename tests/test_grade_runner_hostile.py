@@ -108,7 +108,7 @@ def test_each_submission_gets_exactly_its_points_and_flags(graded, student):
         assert flags & set(case.any_flag), row
     if case.scores == BANK.FULL and not case.flags:
         assert not flags, row  # correct students are never flagged
-    assert float(row["score"]) == sum(case.scores.values()) and float(row["max_score"]) == 10
+    assert float(row["score"]) == sum(got.values()) and float(row["max_score"]) == 10
 
 
 def test_the_gradebook_holds_the_reported_points(graded):

@@ -173,7 +173,14 @@ def _recovers(client, km) -> bool:
     import nbformat
     from jupyter_client.utils import run_sync
 
+    import asyncio
+
     saved = client.timeout
+    # nbclient leaves the timed-out cell's output reader running; it would swallow later outputs
+    loop = asyncio.get_event_loop()
+    for task in asyncio.all_tasks(loop):
+        if getattr(task.get_coro(), "__name__", "") == "_async_poll_output_msg":
+            task.cancel()
     client.nb.cells.append(nbformat.v4.new_code_cell("pass"))
     try:
         run_sync(km.interrupt_kernel)()
