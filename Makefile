@@ -9,6 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := python3
+# Figures in the book come from the kernels' inline backend (a MPLBACKEND=Agg in the caller's
+# environment would silently drop them).
+INLINE := module://matplotlib_inline.backend_inline
 # Compute budget for the book build: smoke | cpu | full (see course_lib/config.py).
 COURSE_BUDGET ?= cpu
 export PYTHONDONTWRITEBYTECODE := 1
@@ -34,7 +37,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 book: $(STAMP)
-	COURSE_BUDGET=$(COURSE_BUDGET) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	COURSE_BUDGET=$(COURSE_BUDGET) MPLBACKEND=$(INLINE) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "Book built: open _build/html/index.html"
 
 test: $(STAMP)

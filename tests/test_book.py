@@ -44,7 +44,9 @@ def test_committed_notebooks_carry_no_outputs(path):
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, COURSE_BUDGET="smoke", COURSE_RESULTS_DIR=str(out / "results"))
+    # The inline backend, as in `make book` (conftest.py sets MPLBACKEND=Agg, which drops every figure).
+    env = dict(os.environ, COURSE_BUDGET="smoke", COURSE_RESULTS_DIR=str(out / "results"),
+               MPLBACKEND="module://matplotlib_inline.backend_inline")
     cmd = [str(BIN / "jupyter-book"), "build", str(REPO), "--path-output", str(out),
            "--builder", "html", "-W", "-n", "--keep-going"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
