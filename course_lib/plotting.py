@@ -6,7 +6,6 @@ from typing import Iterable, Optional, Sequence, Tuple
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from torchvision.utils import make_grid
 
 
 def image_grid(
@@ -25,6 +24,8 @@ def image_grid(
         raise ValueError(f"expected images of shape (N, 1 or 3, H, W), got {tuple(images.shape)}")
     low, high = value_range
     images = ((images.detach().float().cpu() - low) / (high - low)).clamp(0, 1)
+    from torchvision.utils import make_grid  # imported here: torchvision takes ~3 s to import
+
     grid = make_grid(images, nrow=nrow, padding=padding, pad_value=1.0)
     return grid.permute(1, 2, 0)
 
