@@ -155,3 +155,22 @@ def test_a_rerun_grades_nothing_and_keeps_manual_grades(graded, tmp_path):
         assert len(gb.db.execute(__import__("sqlalchemy").text("select * from grade")).fetchall()) == rows_before
     with open(report, newline="") as f:
         assert {row["student_id"]: row["graded"] for row in csv.DictReader(f)} == dict.fromkeys(BANK.CASES, "unchanged")
+
+
+def test_feedback_and_export_work_on_what_course_grade_wrote(graded, tmp_path):
+    """The instructor's next two steps (`make feedback`, `make grades`) read course-grade's output."""
+    root = graded["root"]
+    students = ["solution", "wrong_answer"]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert grading.feedback(root, [ASSIGNMENT], students), out.getvalue()
+    for student in students:
+        page = (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        assert "BEGIN HIDDEN TESTS" not in page and "run_probes" not in page  # neither tests nor probes leak
+    assert "earns 0 of" in (root / "feedback" / "wrong_answer" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    with contextlib.redirect_stdout(io.StringIO()):
+        grading.export(root, tmp_path / "grades.csv")
+    with open(tmp_path / "grades.csv", newline="") as f:
+        exported = {row["student_id"]: row for row in csv.DictReader(f)}
+    scores = _scores(root)  # manual scores, where given, count
+    for student in BANK.CASES:
+        assert {f: float(exported[student][f]) for f in BANK.FULL} == scores[student], student
