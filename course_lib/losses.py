@@ -49,32 +49,7 @@ RECONSTRUCTION_KINDS = ("bce", "mse")
 # ----------------------------------------------------------------------------- input checks
 
 
-def _shape(x: Tensor) -> str:
-    """``(4, 2)`` rather than ``torch.Size([4, 2])`` in error messages."""
-    return "(" + ", ".join(str(d) for d in x.shape) + ("," if x.dim() == 1 else "") + ")"
-
-
-def _check_tensor(name: str, x: object, *, min_dim: int = 0, batch_hint: str = "") -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"expected {name} to be a torch.Tensor, got {type(x).__name__}; "
-            f"convert it with torch.as_tensor({name})"
-        )
-    if x.dim() < min_dim:
-        raise ValueError(
-            f"expected {name} with a batch dimension first{batch_hint}, got shape {_shape(x)}; "
-            f"for a single example add one with {name}.unsqueeze(0)"
-        )
-    if x.numel() == 0:
-        raise ValueError(f"expected a non-empty {name}, got shape {_shape(x)}")
-
-
-def _check_same_shape(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
-    if a.shape != b.shape:
-        raise ValueError(
-            f"expected {name_a} and {name_b} of the same shape, "
-            f"got {_shape(a)} and {_shape(b)}"
-        )
+from .checks import check_same_shape as _check_same_shape, check_tensor as _check_tensor, shape_text as _shape  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------- VAE

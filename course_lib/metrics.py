@@ -35,7 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_images, device_of as _device_of, evaluating
 from .losses import vae_loss
+
+_check_images = check_images
 
 Tensor = torch.Tensor
 
@@ -57,21 +60,9 @@ LOG_2PI = math.log(2 * math.pi)
 # ----------------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def _evaluating(model: nn.Module) -> Iterator[nn.Module]:
+def _evaluating(model: nn.Module):
     """Evaluation mode and no gradients inside the block; the model's previous mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield model
-    finally:
-        model.train(was_training)
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    p = next(iter(model.parameters()), None)
-    return p.device if p is not None else torch.device("cpu")
+    return evaluating(model)
 
 
 def _batches(x: Tensor, batch_size: int) -> Iterator[Tensor]:
@@ -79,25 +70,6 @@ def _batches(x: Tensor, batch_size: int) -> Iterator[Tensor]:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     for start in range(0, len(x), batch_size):
         yield x[start:start + batch_size]
-
-
-def _check_images(images: Tensor, name: str, model: Optional[nn.Module] = None, min_count: int = 1) -> None:
-    """Images must be a float tensor ``(N, C, H, W)`` in [0, 1] (of the model's ``in_shape`` if it has one)."""
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"expected {name} to be a torch.Tensor of images, got {type(images).__name__}")
-    expected = getattr(model, "in_shape", None)
-    shape_text = f"(N, {', '.join(map(str, expected))})" if expected else "(N, C, H, W)"
-    if images.dim() != 4 or (expected is not None and tuple(images.shape[1:]) != tuple(expected)):
-        raise ValueError(f"expected {name} of shape {shape_text}, got {tuple(images.shape)}")
-    if len(images) < min_count:
-        raise ValueError(f"expected at least {min_count} images in {name}, got {len(images)}")
-    if not images.is_floating_point():
-        raise TypeError(f"expected {name} as floats in [0, 1], got dtype {images.dtype}; use images.float() / 255")
-    lo, hi = float(images.min()), float(images.max())
-    if lo < -1e-6 or hi > 1 + 1e-6:
-        hint = (" (this looks like a tanh generator's output in [-1, 1]: map it with (x + 1) / 2)"
-                if lo >= -1 - 1e-6 and hi <= 1 + 1e-6 else "")
-        raise ValueError(f"expected {name} with values in [0, 1], got values in [{lo:.3g}, {hi:.3g}]{hint}")
 
 
 class _Features(nn.Module):

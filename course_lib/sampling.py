@@ -10,6 +10,8 @@ from typing import Optional, Union
 
 import torch
 
+from .checks import check_count as _check_count, check_same_shape as _check_same_shape, check_tensor, shape_text as _shape  # noqa: F401
+
 Tensor = torch.Tensor
 
 __all__ = ["reparameterize", "sample_prior", "interpolate", "INTERPOLATION_METHODS"]
@@ -21,30 +23,8 @@ INTERPOLATION_METHODS = ("linear", "slerp")
 _SLERP_MIN_ANGLE = 1e-6
 
 
-def _shape(x: Tensor) -> str:
-    return "(" + ", ".join(str(d) for d in x.shape) + ("," if x.dim() == 1 else "") + ")"
-
-
 def _check_tensor(name: str, x: object) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"expected {name} to be a torch.Tensor, got {type(x).__name__}; "
-            f"convert it with torch.as_tensor({name})"
-        )
-
-
-def _check_same_shape(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
-    if a.shape != b.shape:
-        raise ValueError(
-            f"expected {name_a} and {name_b} of the same shape, got {_shape(a)} and {_shape(b)}"
-        )
-
-
-def _check_count(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected {name} to be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"expected {name} >= {minimum}, got {value}")
+    check_tensor(name, x, nonempty=False)
 
 
 def reparameterize(
