@@ -16,7 +16,7 @@ def test_mnist_falls_back_offline_and_says_so(monkeypatch, tmp_path, capsys):
         raise RuntimeError("network is unreachable")
 
     monkeypatch.delenv("COURSE_OFFLINE", raising=False)
-    monkeypatch.setattr(data, "_mnist_from_torchvision", failing_torchvision)
+    monkeypatch.setattr(data.mnist, "_mnist_from_torchvision", failing_torchvision)
     mnist = data.load_mnist(root=tmp_path)
     assert calls == [False, True]  # tried local files, then a download
     out = capsys.readouterr().out
@@ -37,7 +37,7 @@ def test_mnist_offline_env_skips_download(monkeypatch, tmp_path):
         raise FileNotFoundError
 
     monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setattr(data, "_mnist_from_torchvision", fake)
+    monkeypatch.setattr(data.mnist, "_mnist_from_torchvision", fake)
     data.load_mnist(root=tmp_path, verbose=False)
     assert calls == [False]
 
@@ -45,7 +45,7 @@ def test_mnist_offline_env_skips_download(monkeypatch, tmp_path):
 def test_mnist_uses_local_torchvision_files_when_present(monkeypatch, tmp_path):
     x = torch.rand(20, 1, 28, 28)
     y = torch.arange(20) % 10
-    monkeypatch.setattr(data, "_mnist_from_torchvision", lambda root, download: (x, y, x[:5], y[:5]))
+    monkeypatch.setattr(data.mnist, "_mnist_from_torchvision", lambda root, download: (x, y, x[:5], y[:5]))
     mnist = data.load_mnist(root=tmp_path, verbose=False)
     assert "torchvision files" in mnist.source and len(mnist.x_train) == 20
 
@@ -54,7 +54,7 @@ def test_mnist_forced_torchvision_source_errors_clearly(monkeypatch, tmp_path):
     def fail(root, download):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(data, "_mnist_from_torchvision", fail)
+    monkeypatch.setattr(data.mnist, "_mnist_from_torchvision", fail)
     with pytest.raises(RuntimeError, match="source='offline'"):
         data.load_mnist(source="torchvision", root=tmp_path, verbose=False)
     with pytest.raises(ValueError, match="unknown MNIST source"):
