@@ -13,6 +13,11 @@
 2. **Executed notebooks to download.** Every executed notebook (with its outputs) is copied into
    the HTML output under ``_executed/`` and offered in the page's download menu, next to the
    committed source notebook (which carries no outputs).
+3. **A page without console errors.** Two fixes for what a browser reports on every page of a
+   Jupyter Book 1.x site: sphinx-thebe's inline configuration script is included twice (``const
+   THEBE_JS_URL`` declared twice: a SyntaxError), so duplicate scripts are dropped; and the theme's
+   light/dark switch is given its default mode (``auto``), without which pydata-sphinx-theme logs
+   "Got invalid theme mode" on a reader's first visit.
 """
 from __future__ import annotations
 
@@ -225,7 +230,23 @@ def add_executed_notebook(app: Sphinx, pagename: str, templatename: str, context
             break
 
 
+def fix_page_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if not context.get("default_mode"):  # pydata-sphinx-theme's <body data-default-mode>
+        context["default_mode"] = "auto"
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = (str(script), repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
 def setup(app: Sphinx):
+    app.connect("html-page-context", fix_page_scripts, priority=900)
     # After myst-nb's own builder-inited handler, which creates ``env.mystnb_config``.
     app.connect("builder-inited", invalidate_stale_executions, priority=900)
     app.connect("env-get-outdated", outdated_docs)

@@ -1,7 +1,5 @@
 """The whole book builds with Jupyter Book, Sphinx warnings as errors, using the smoke budget."""
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -41,18 +39,7 @@ def test_committed_notebooks_carry_no_outputs(path):
             assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear outputs before committing"
 
 
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    # The inline backend, as in `make book` (conftest.py sets MPLBACKEND=Agg, which drops every figure).
-    env = dict(os.environ, COURSE_BUDGET="smoke", COURSE_RESULTS_DIR=str(out / "results"),
-               MPLBACKEND="module://matplotlib_inline.backend_inline")
-    cmd = [str(BIN / "jupyter-book"), "build", str(REPO), "--path-output", str(out),
-           "--builder", "html", "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, "book build failed:\n" + log[-6000:]
-    return out / "_build" / "html"
+# `built_book` (tests/conftest.py): the smoke-budget build, shared with tests/test_browser.py.
 
 
 @pytest.mark.slow
