@@ -55,6 +55,10 @@ from .checks import check_same_shape as _check_same_shape, check_tensor as _chec
 # ----------------------------------------------------------------------------- VAE
 
 
+def _shape_of(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
 def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
     r"""KL divergence from the encoder's Gaussian to the standard normal prior.
 
@@ -252,10 +256,10 @@ def gradient_penalty(
             examples are processed independently).
         real: real batch, shape ``(N, ...)`` with at least 2 dimensions.
         fake: fake batch, same shape as ``real``.
-        eps: interpolation weights. ``None`` draws :math:`U(0, 1)` of shape ``(N, 1, ..., 1)``
-            (with ``generator`` if given). A tensor of shape ``(N,)`` is reshaped to
-            ``(N, 1, ..., 1)``; any other tensor or number that broadcasts to ``real.shape`` is
-            used as is.
+        eps: interpolation weights, one per example. ``None`` draws :math:`U(0, 1)` of shape
+            ``(N, 1, ..., 1)`` (with ``generator`` if given). A tensor of shape ``(N,)`` is
+            reshaped to ``(N, 1, ..., 1)``; any other shape (per-pixel weights, one shared
+            number) raises ``ValueError``.
         generator: optional :class:`torch.Generator` to draw ``eps`` reproducibly.
 
     Returns:
@@ -277,14 +281,11 @@ def gradient_penalty(
         eps = torch.as_tensor(eps, dtype=real.dtype, device=real.device)
         if eps.dim() == 1 and eps.shape[0] == n:
             eps = eps.view(per_example_shape)  # one weight per example, even when N == a feature dim
-        try:
-            broadcast = torch.broadcast_shapes(eps.shape, real.shape)
-        except RuntimeError:
-            broadcast = None
-        if broadcast != real.shape:
+        if tuple(eps.shape) != per_example_shape:
             raise ValueError(
-                f"expected eps of shape ({n},) or broadcastable to the batch shape {_shape(real)}, "
-                f"got {_shape(eps)}"
+                f"expected eps with one weight per example, of shape {_shape_of(per_example_shape)} or ({n},), "
+                f"got {_shape(eps)}; per-pixel or shared weights are not the WGAN-GP penalty "
+                f"(use torch.rand({', '.join(map(str, per_example_shape))}))"
             )
     eps = eps.detach()
 

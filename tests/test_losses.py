@@ -253,7 +253,8 @@ def test_gp_linear_critic_is_closed_form_for_any_eps(shape, g):
     critic = Linear(shape[1:], g)
     expected = (critic.w.detach().norm() - 1) ** 2  # norm over *all* non-batch dims (C, H, W)
     real, fake = randn(*shape, g=g), randn(*shape, g=g)
-    for eps in (None, torch.rand(shape[0], generator=g, dtype=D64), 0.3, torch.zeros(shape[0]), torch.ones(shape[0])):
+    for eps in (None, torch.rand(shape[0], generator=g, dtype=D64), torch.full((shape[0],), 0.3),
+                torch.zeros(shape[0]), torch.ones(shape[0])):
         close(L.gradient_penalty(critic, real, fake, eps=eps), expected)
 
 
@@ -311,12 +312,20 @@ def test_gp_given_eps_of_shape_n_is_per_example(g):
     close(L.gradient_penalty(half_square, real, fake, eps=eps), manual_gp_half_square(real, fake, eps.view(3, 1, 1, 1)))
 
 
-def test_gp_broadcastable_eps_used_as_is(g):
+def test_gp_per_example_eps_of_shape_n_1_1_1_used_as_is(g):
     real, fake = randn(3, 2, 4, 4, g=g), randn(3, 2, 4, 4, g=g)
-    per_pixel = rand(3, 2, 4, 4, g=g)  # allowed when passed explicitly
-    close(L.gradient_penalty(half_square, real, fake, eps=per_pixel), manual_gp_half_square(real, fake, per_pixel))
     per_example = rand(3, 1, 1, 1, g=g)
     close(L.gradient_penalty(half_square, real, fake, eps=per_example), manual_gp_half_square(real, fake, per_example))
+
+
+@pytest.mark.parametrize("eps_shape", [(3, 2, 4, 4), (3, 1, 4, 4), (1, 1, 1, 1), (), (3, 2)])
+def test_gp_refuses_eps_that_is_not_one_weight_per_example(g, eps_shape):
+    # per-pixel (or shared) interpolation weights are the classic WGAN-GP mistake: refuse them
+    real, fake = randn(3, 2, 4, 4, g=g), randn(3, 2, 4, 4, g=g)
+    with pytest.raises(ValueError, match=r"\(3, 1, 1, 1\) or \(3,\)"):
+        L.gradient_penalty(half_square, real, fake, eps=torch.rand(eps_shape))
+    with pytest.raises(ValueError, match="one weight per example"):
+        L.gradient_penalty(half_square, real, fake, eps=0.5)
 
 
 def test_gp_differentiable_wrt_critic_params(g):
@@ -364,7 +373,7 @@ def test_gp_works_under_no_grad_and_zero_gradient_is_finite(g):
 def test_gp_errors(g):
     with pytest.raises(ValueError, match=r"real and fake of the same shape, got \(4, 3\) and \(5, 3\)"):
         L.gradient_penalty(half_square, torch.zeros(4, 3), torch.zeros(5, 3))
-    with pytest.raises(ValueError, match=r"eps of shape \(4,\) or broadcastable"):
+    with pytest.raises(ValueError, match=r"one weight per example, of shape \(4, 1\) or \(4,\)"):
         L.gradient_penalty(half_square, torch.zeros(4, 3), torch.zeros(4, 3), eps=torch.zeros(2))
     with pytest.raises(ValueError, match="not both"):
         L.gradient_penalty(half_square, torch.zeros(4, 3), torch.zeros(4, 3), eps=0.5, generator=torch.Generator())

@@ -560,7 +560,8 @@ def test_checkpoint_is_loaded_instead_of_retraining(tmp_path, capsys):
     seed_everything(123)
     fresh = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.Linear(8, 1))
     opt = adam(fresh)
-    second = fit(lambda b: calls.append(b) or {"loss": 0.0}, [1, 2], epochs=2, checkpoint=path,
+    same_data = make_loader((torch.zeros(40, 4), torch.zeros(40, 1)), batch_size=8)  # same size and batches
+    second = fit(lambda b: calls.append(b) or {"loss": 0.0}, same_data, epochs=2, checkpoint=path,
                  modules={"model": fresh}, optimizers={"adam": opt}, progress=False)
     assert calls == [], "a finished checkpoint was trained again"
     assert second.loaded and "loaded trained model from" in capsys.readouterr().out
@@ -568,7 +569,7 @@ def test_checkpoint_is_loaded_instead_of_retraining(tmp_path, capsys):
     pd.testing.assert_frame_equal(second.epochs, first.epochs)
     assert all(torch.equal(a, b) for a, b in zip(trained, fresh.parameters()))
     # a third call with the same checkpoint: still nothing trained, weights unchanged
-    third = fit(lambda b: calls.append(b) or {"loss": 0.0}, [1, 2], epochs=2, checkpoint=path,
+    third = fit(lambda b: calls.append(b) or {"loss": 0.0}, same_data, epochs=2, checkpoint=path,
                 modules={"model": fresh}, optimizers={"adam": opt}, progress=False)
     assert calls == [] and third.loaded and all(torch.equal(a, b) for a, b in zip(trained, fresh.parameters()))
 

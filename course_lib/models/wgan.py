@@ -6,8 +6,8 @@ The generator is the DCGAN one (:class:`course_lib.models.DCGANGenerator`).
 
 Choosing ``norm``:
 
-* weight clipping (WGAN): any norm; ``"batch"`` is the DCGAN default.
-* gradient penalty (WGAN-GP): ``"none"`` or ``"layer"`` (``"instance"`` also works). The penalty
+* weight clipping (WGAN): any norm; ``"batch"`` (as in DCGAN) must be asked for.
+* gradient penalty (WGAN-GP): ``"none"`` or ``"layer"`` (the default; ``"instance"`` also works). The penalty
   constrains ``||grad_x f(x)||`` **for each example on its own**, which presumes that each score
   depends on its own example only. Batch norm in training mode normalises with statistics of the
   whole batch, so every score depends on every other example of the batch: the gradient of one
@@ -40,13 +40,13 @@ class WGANCritic(nn.Module):
         image_size: 28, 32 or 64.
         base_channels: channels of the first convolution; they double at each stage.
         norm: ``"batch"``, ``"layer"``, ``"instance"`` or ``"none"``: the normalisation after every
-            convolution but the first. Use ``"none"`` or ``"layer"`` with a gradient penalty
-            (module docstring).
+            convolution but the first. The default ``"layer"`` suits a gradient penalty (module
+            docstring); weight-clipped WGANs may pass ``"batch"``.
 
     Weights start from the DCGAN initialisation N(0, 0.02).
     """
 
-    def __init__(self, in_channels: int = 1, image_size: int = 28, base_channels: int = 64, norm: str = "batch"):
+    def __init__(self, in_channels: int = 1, image_size: int = 28, base_channels: int = 64, norm: str = "layer"):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown norm {norm!r}; use one of {NORMS} ('none' or 'layer' for WGAN-GP)")

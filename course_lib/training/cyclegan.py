@@ -36,6 +36,17 @@ class ImageHistory:
     def __len__(self) -> int:
         return len(self.images)
 
+    def state_dict(self) -> Dict[str, object]:
+        """The stored images and the generator's state, for :func:`fit`'s ``state=`` (exact resume)."""
+        return {"capacity": self.capacity, "images": [image.cpu() for image in self.images],
+                "generator": self.generator.get_state() if self.generator is not None else None}
+
+    def load_state_dict(self, state: Dict[str, object]) -> None:
+        self.capacity = int(state["capacity"])
+        self.images = [image.clone() for image in state["images"]]
+        if self.generator is not None and state["generator"] is not None:
+            self.generator.set_state(state["generator"])
+
     @torch.no_grad()
     def query(self, images: Tensor) -> Tensor:
         """A batch of the same shape as ``images``, detached, mixing new and stored images."""

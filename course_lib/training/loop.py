@@ -12,9 +12,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .checkpoints import _check_named, load_checkpoint, save_checkpoint
+from .checkpoints import CHECKPOINT_FORMAT, _check_named, load_checkpoint, save_checkpoint
 from ..checks import evaluating
 from .common import NonFiniteLossError
+from .state import fingerprint, fingerprint_difference, rng_state, set_rng_state
 
 Tensor = torch.Tensor
 
@@ -46,24 +47,25 @@ class TrainingResult:
         )
 
 
-def _rng_state(data: Iterable) -> Dict[str, Any]:
-    """The random state that decides the rest of a run: torch's global RNG and the loader's."""
-    state: Dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    loader_generator = getattr(data, "generator", None)
-    if isinstance(loader_generator, torch.Generator):
-        state["loader"] = loader_generator.get_state()
-    return state
+def _load_if_current(checkpoint, modules, optimizers, current_fingerprint, epochs, max_steps) -> Optional[Dict[str, Any]]:
+    """The checkpoint's state, loaded into ``modules`` and ``optimizers``, if it exists and was made by this run.
 
-
-def _set_rng_state(data: Iterable, state: Mapping[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    loader_generator = getattr(data, "generator", None)
-    if "loader" in state and isinstance(loader_generator, torch.Generator):
-        loader_generator.set_state(state["loader"])
+    Otherwise (a different fingerprint, none at all, or a run longer than this one asks for)
+    prints one line saying why and returns ``None``: the run trains from scratch.
+    """
+    if checkpoint is None or not Path(checkpoint).exists():
+        return None
+    saved = torch.load(Path(checkpoint), map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        return load_checkpoint(checkpoint, modules, optimizers)  # raises: not a course_lib checkpoint
+    why = fingerprint_difference(saved.get("fingerprint") if isinstance(saved, dict) else None, current_fingerprint)
+    if why is None and ((epochs is not None and saved["epoch"] > epochs) or (max_steps is not None and saved["step"] > max_steps)):
+        why = (f"it holds a longer run ({saved['epoch']} epochs, {saved['step']} steps) than asked "
+               f"(epochs={epochs}, max_steps={max_steps})")
+    if why is not None:
+        print(f"retraining instead of loading {checkpoint}: {why}")
+        return None
+    return load_checkpoint(checkpoint, modules, optimizers)
 
 
 def _result_from(state: Mapping[str, Any], loaded: bool) -> TrainingResult:
@@ -90,6 +92,7 @@ def fit(
     optimizers: Optional[Mapping[str, torch.optim.Optimizer]] = None,
     desc: Optional[str] = None,
     progress: bool = True,
+    state: Optional[Mapping[str, Any]] = None,
 ) -> TrainingResult:
     """Train by calling ``step_fn(batch)`` on every batch of ``data``, for ``epochs`` passes.
 
@@ -112,6 +115,16 @@ def fit(
             resumed run matches an uninterrupted one, and the code after ``fit`` draws the same
             random numbers whether the model was trained or loaded.
         modules, optimizers: dicts of name -> object to save and restore (needed with ``checkpoint``).
+            The checkpoint also stores their fingerprint (each module's ``repr`` and parameter
+            shapes, each optimiser's class and settings) and the data's (size, batch size): a
+            checkpoint made differently is retrained, with one line saying which differs. The
+            ``modules`` are put in eval mode while ``snapshot_fn`` runs (their modes restored after).
+        state: further stateful objects whose state the checkpoint must keep for an exact
+            resume, e.g. ``{"history_x": pool_x}`` for :class:`ImageHistory` pools, or
+            ``torch.Generator`` s the step function draws from (anything with
+            ``state_dict``/``load_state_dict``, or a generator). The generators of ``data`` (a
+            DataLoader, or the loaders an object zipping several holds as attributes) are kept
+            automatically.
         desc: label of the progress bar.
         progress: show a tqdm progress bar (on stderr, or a widget in a notebook); ``False``
             prints nothing while training.
@@ -145,9 +158,15 @@ def fit(
     epoch_records: List[Dict[str, float]] = []
     snapshots: List[Tuple[int, Tensor]] = []
     epoch, step, seconds = 0, 0, 0.0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, modules, optimizers)
-        _set_rng_state(data, state["rng"])
+    extra_state = dict(state or {})
+    for name, obj in extra_state.items():
+        if not (isinstance(obj, torch.Generator) or (hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict"))):
+            raise TypeError(f"state[{name!r}] must be a torch.Generator or have state_dict()/load_state_dict(), "
+                            f"got {type(obj).__name__}")
+    current_fingerprint = fingerprint(modules, optimizers, data) if checkpoint is not None else None
+    state = _load_if_current(checkpoint, modules, optimizers, current_fingerprint, epochs, max_steps)
+    if state is not None:
+        set_rng_state(data, state["rng"], extra_state)
         if finished(state["epoch"], state["step"]):
             print(f"loaded trained model from {checkpoint} ({state['epoch']} epochs, {state['step']} steps; "
                   "delete the file to train again)")
@@ -157,7 +176,7 @@ def fit(
         epoch, step, seconds = state["epoch"], state["step"], float(state["seconds"])
 
     def snapshot() -> None:
-        with torch.no_grad():
+        with evaluating(*modules.values()):  # eval mode and no_grad; the modes restored after
             snapshots.append((step, snapshot_fn(step).detach().cpu()))
 
     if snapshot_fn is not None and step == 0:
@@ -218,7 +237,7 @@ def fit(
                 save_checkpoint(
                     checkpoint, modules, optimizers,
                     epoch=epoch, step=step, seconds=seconds, history=records, epoch_history=epoch_records,
-                    snapshots=snapshots, rng=_rng_state(data),
+                    snapshots=snapshots, rng=rng_state(data, extra_state), fingerprint=current_fingerprint,
                 )
     finally:
         bar.close()
@@ -234,7 +253,7 @@ def _as_floats(values: Mapping[str, Any], step: int) -> Dict[str, float]:
     """A step's values as Python floats, checked finite (0-dim tensors too, so no graph is kept alive)."""
     if not isinstance(values, Mapping):
         raise TypeError(f"step_fn must return a dict of floats, e.g. {{'loss': 0.5}}; got {type(values).__name__}")
-    floats = {name: float(value) for name, value in values.items()}
+    floats = {name: float(value.detach()) if torch.is_tensor(value) else float(value) for name, value in values.items()}
     bad = {name: value for name, value in floats.items() if not math.isfinite(value)}
     if bad:
         raise NonFiniteLossError(bad, step=step)

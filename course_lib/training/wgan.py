@@ -1,6 +1,7 @@
 """WGAN (weight clipping) and WGAN-GP (gradient penalty) steps: critic updates and the generator update."""
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
@@ -50,6 +51,16 @@ def wgan_critic_step(
     return {**values, "wasserstein_distance": -values["critic_loss"]}
 
 
+def _warn_if_batch_norm(critic: nn.Module) -> None:
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules()):
+        warnings.warn(
+            "the critic contains batch norm, which couples the examples of a batch, so the gradient "
+            "penalty no longer constrains each example's own gradient (the WGAN-GP paper drops it); "
+            "use layer norm or none, e.g. WGANCritic(norm='layer')",
+            UserWarning, stacklevel=3,
+        )
+
+
 def critic_train_step(
     generator: nn.Module,
     critic: nn.Module,
@@ -74,6 +85,7 @@ def critic_train_step(
         loss without the penalty, its negative (the Wasserstein estimate), the penalty, and
         the total that was minimised.
     """
+    _warn_if_batch_norm(critic)
     generator.train()
     critic.train()
     with torch.no_grad():
@@ -144,7 +156,13 @@ def wgan_train_step(
     if (clip_value is None) == (gp_weight is None):
         raise ValueError("give exactly one of clip_value= (original WGAN, e.g. 0.01) or gp_weight= (WGAN-GP, e.g. 10.0)")
     if isinstance(real, Tensor):
-        batches = list(real.chunk(n_critic))  # fewer when the tensor holds fewer than n_critic images
+        if real.shape[0] < n_critic:
+            raise ValueError(
+                f"cannot split {real.shape[0]} real images into n_critic={n_critic} critic batches; "
+                f"use a loader with batch_size = n_critic * B (and drop_last=True)"
+            )
+        # tensor_split, not chunk: 6 images and n_critic=4 give batches of 2, 2, 1, 1 (chunk gives 3 batches)
+        batches = list(real.tensor_split(n_critic))
     else:
         batches = list(real)
         if len(batches) != n_critic:
