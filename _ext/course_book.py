@@ -238,7 +238,9 @@ def fix_page_scripts(app: Sphinx, pagename: str, templatename: str, context: dic
         return
     seen, unique = set(), []
     for script in scripts:
-        key = (str(script), repr(sorted(getattr(script, "attributes", {}).items())))
+        attributes = getattr(script, "attributes", {}) or {}
+        body = attributes.get("body")
+        key = ("body", str(body)) if body else ("file", str(getattr(script, "filename", script)))
         if key not in seen:
             seen.add(key)
             unique.append(script)

@@ -67,3 +67,24 @@ def test_results_appendix_lists_every_chapter(built_book):
         chapter = f.split("/")[-1]
         assert chapter in text, f"the results appendix has no entry for {chapter}"
     assert "chapters without a record: none" in text
+
+
+@pytest.mark.slow
+def test_every_chapter_offers_its_executed_notebook(built_book):
+    """Item 5 of issue 10: the download menu has the executed notebook, with outputs."""
+    import json
+
+    for f in chapters_in_toc():
+        executed = built_book / "_executed" / f"{f}.ipynb"
+        assert executed.exists(), f"{executed} missing"
+        cells = json.loads(executed.read_text())["cells"]
+        assert any(c.get("outputs") for c in cells), f"{executed.name} has no outputs"
+        assert "btn-download-executed-notebook-button" in (built_book / f"{f}.html").read_text()
+
+
+@pytest.mark.slow
+def test_maths_are_served_from_the_book(built_book):
+    assert (built_book / "_static" / "mathjax" / "tex-chtml.js").exists()
+    for f in chapters_in_toc():
+        html = (built_book / f"{f}.html").read_text()
+        assert "cdn.jsdelivr.net" not in html and "_static/mathjax/tex-chtml.js" in html, f"{f}: MathJax not local"
