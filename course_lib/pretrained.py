@@ -8,17 +8,73 @@ recipe when the checkpoint is missing, e.g. when a later chapter is opened first
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+import contextlib
+import random
+from pathlib import Path
+from typing import Iterator, Optional, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .config import Budget, checkpoint_path, get_budget, get_device, seed_everything
-from .data import MNISTData, load_mnist, make_planet_pixel, planet_pixel_targets
+from .data import PLANET_PIXEL_ATTRIBUTES, MNISTData, load_mnist, make_planet_pixel, planet_pixel_targets
 from .models import AttributeClassifier, CNNClassifier
-from .training import TrainingResult, classifier_train_step, fit, make_loader
+from .training import TrainingResult, classifier_train_step, fit, load_checkpoint, make_loader
+from .training.checkpoints import CHECKPOINT_FORMAT
+from .training.loop import _result_from
+from .training.state import fingerprint_difference
 
 MNIST_CLASSIFIER_NAME = "mnist_cnn_classifier"
+
+
+@contextlib.contextmanager
+def isolated_random_state() -> Iterator[None]:
+    """Run the block without touching the caller's random state: torch's (CPU and CUDA), Python's
+    ``random``, NumPy's, and the deterministic-algorithms and cuDNN flags are restored after.
+
+    The classifiers below seed everything to train reproducibly; a chapter that loads one
+    mid-way must still draw the random numbers its text assumes.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    benchmark = torch.backends.cudnn.benchmark
+    try:
+        with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []):
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.backends.cudnn.benchmark = benchmark
+
+
+def _load_if_finished(path: Path, modules, optimizers, epochs: int) -> Optional[TrainingResult]:
+    """The finished run in ``path`` loaded into ``modules``/``optimizers``, before any data is built.
+
+    ``None`` (so the caller builds its data and calls :func:`fit`, which resumes or retrains and
+    says why) when the file is missing, shorter or longer than ``epochs``, or made by other
+    modules or optimisers.
+    """
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return None
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT or saved.get("epoch") != epochs:
+        return None
+    from .training.state import fingerprint
+
+    current = fingerprint(modules, optimizers, data=None)
+    stored = saved.get("fingerprint")
+    if stored is None or fingerprint_difference({**stored, "data": {}}, {**current, "data": {}}) is not None:
+        return None
+    load_checkpoint(path, modules, optimizers)
+    print(f"loaded trained model from {path} ({saved['epoch']} epochs, {saved['step']} steps; "
+          "delete the file to train again)")
+    return _result_from(saved, loaded=True)
 
 
 def train_mnist_classifier(
@@ -30,17 +86,28 @@ def train_mnist_classifier(
     Returns the model in eval mode and the training result.
     """
     budget = budget or get_budget()
-    mnist = mnist or load_mnist(max_train=budget.max_train_examples)
+    with isolated_random_state():
+        return _train_mnist_classifier(mnist, budget, progress)
+
+
+def _train_mnist_classifier(mnist, budget, progress):
     device = get_device()
     seed_everything(0)
     model = CNNClassifier(in_channels=1, num_classes=10, image_size=28).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    epochs = budget.pick(smoke=1, cpu=4, full=10)
+    path = checkpoint_path(MNIST_CLASSIFIER_NAME, budget)
+    if mnist is None:  # look for a finished checkpoint before loading the digits
+        loaded = _load_if_finished(path, {"classifier": model}, {"adam": optimizer}, epochs)
+        if loaded is not None:
+            return model.eval(), loaded
+    mnist = mnist or load_mnist(max_train=budget.max_train_examples)
     loader = make_loader((mnist.x_train, mnist.y_train), batch_size=128, budget=budget, seed=0)
     result = fit(
         lambda batch: classifier_train_step(model, optimizer, batch[0].to(device), batch[1].to(device)),
         loader,
-        epochs=budget.pick(smoke=1, cpu=4, full=10),
-        checkpoint=checkpoint_path(MNIST_CLASSIFIER_NAME, budget),
+        epochs=epochs,
+        checkpoint=path,
         modules={"classifier": model},
         optimizers={"adam": optimizer},
         desc="MNIST classifier",
@@ -69,13 +136,29 @@ def train_avatar_classifier(
     Returns ``(model in eval mode, training result, attribute names)``.
     """
     budget = budget or get_budget()
-    n = budget.pick(smoke=256, cpu=4000, full=20000)
-    avatars = make_planet_pixel(n, size=size, seed=AVATAR_CLASSIFIER_SEED)
-    targets, names = planet_pixel_targets(avatars.attributes)
+    with isolated_random_state():
+        return _train_avatar_classifier(budget, size, progress)
+
+
+def _attribute_names() -> list:
+    """The names :func:`planet_pixel_targets` gives its columns, without rendering any avatar."""
+    return [f"{a}={v}" for a, probs in PLANET_PIXEL_ATTRIBUTES.items() for v in probs] + ["smile"]
+
+
+def _train_avatar_classifier(budget, size, progress):
+    names = _attribute_names()
     device = get_device()
     seed_everything(0)
     model = AttributeClassifier(num_outputs=len(names), in_channels=3, image_size=size).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    epochs = budget.pick(smoke=1, cpu=3, full=10)
+    path = checkpoint_path(f"{AVATAR_CLASSIFIER_NAME}_{size}", budget)
+    loaded = _load_if_finished(path, {"classifier": model}, {"adam": optimizer}, epochs)
+    if loaded is not None:  # found before rendering thousands of avatars
+        return model.eval(), loaded, names
+    n = budget.pick(smoke=256, cpu=4000, full=20000)
+    avatars = make_planet_pixel(n, size=size, seed=AVATAR_CLASSIFIER_SEED)
+    targets, names = planet_pixel_targets(avatars.attributes)
 
     def step(batch):
         x, y = batch[0].to(device), batch[1].to(device)
@@ -87,8 +170,8 @@ def train_avatar_classifier(
 
     result = fit(
         step, make_loader((avatars.images, targets), batch_size=128, seed=0),
-        epochs=budget.pick(smoke=1, cpu=3, full=10),
-        checkpoint=checkpoint_path(f"{AVATAR_CLASSIFIER_NAME}_{size}", budget),
+        epochs=epochs,
+        checkpoint=path,
         modules={"classifier": model}, optimizers={"adam": optimizer},
         desc="avatar attribute classifier", progress=progress,
     )

@@ -36,3 +36,59 @@ def test_avatar_classifier_learns_attributes():
     accuracy = attribute_accuracy(model, test.images, targets, names)
     # two smoke steps make no oracle, but the mean accuracy is already above a coin flip
     assert accuracy.mean() > 0.5
+
+
+def _random_state():
+    import random
+
+    import numpy as np
+
+    return (torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy(),
+            torch.are_deterministic_algorithms_enabled())
+
+
+def _same(a, b):
+    import numpy as np
+
+    return torch.equal(a[0], b[0]) and a[1] == b[1] and np.array_equal(a[2], b[2]) and a[3] == b[3]
+
+
+def test_pretrained_classifiers_leave_the_callers_random_state_alone():
+    import random
+
+    import numpy as np
+
+    from course_lib.pretrained import avatar_classifier
+
+    budget = get_budget("smoke")
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        torch.use_deterministic_algorithms(False)
+        for call in (lambda: mnist_classifier(budget), lambda: avatar_classifier(budget)):
+            for _ in range(2):  # trained (or loaded), then loaded
+                torch.manual_seed(123)
+                random.seed(123)
+                np.random.seed(123)
+                before = _random_state()
+                call()
+                assert _same(before, _random_state())
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic, warn_only=True)
+
+
+def test_a_finished_avatar_classifier_is_loaded_without_rendering_its_training_avatars(monkeypatch):
+    import course_lib.pretrained as pretrained
+
+    budget = get_budget("smoke")
+    pretrained.avatar_classifier(budget)  # trained or loaded: the checkpoint exists after this
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("the training avatars were rendered although the checkpoint is finished")
+
+    monkeypatch.setattr(pretrained, "make_planet_pixel", no_rendering)
+    monkeypatch.setattr(pretrained, "load_mnist", no_rendering)
+    model, names = pretrained.avatar_classifier(budget)
+    assert len(names) == 29 and not model.training
+    from course_lib.data import make_planet_pixel, planet_pixel_targets
+    assert names == planet_pixel_targets(make_planet_pixel(3).attributes)[1]
+    assert not pretrained.mnist_classifier(budget).training
