@@ -1,18 +1,23 @@
 """course_lib: the shared PyTorch library of the Generative Deep Learning course.
 
-Modules:
+Modules (a package is a folder of small files, one subject each):
     config       seeding, device choice, the compute budget (``$COURSE_BUDGET``)
-    data         MNIST (with an offline fallback) and the course's procedural datasets
+    checks       the input checks shared by losses, sampling, metrics and training
+    data/        datasets, one file per family: MNIST (offline copy cached), Wrodl, Planet Pixel
+                 and the unpaired translation task, 2-D toys, real datasets; the download helper
     naive_bayes  naive Bayes as a generative model of categorical tables
     plotting     image grids and training curves
-    models       the networks, one file per model family (classifiers, autoencoders, VAE, DCGAN,
+    models/      the networks, one file per model family (classifiers, autoencoders, VAE, DCGAN,
                  WGAN critic, CycleGAN, 2-D toys)
     losses       the losses as pure functions of tensors, each with its reduction documented
     sampling     reparameterization, prior samples, interpolation
-    training     step functions per model family and the one training loop, ``fit``
+    training/    step functions, one file per model family (mirroring models/), the training
+                 loop ``fit``, checkpoints (with fingerprints), loaders
     metrics      negative ELBO, reconstruction error, Frechet distance, classifier score, ...
     pretrained   classifiers shared by several chapters, trained once and then loaded
     results      measured results of each chapter, for the book's results appendix
+    grading, grading_torch, grading_torch_checks, autograde/
+                 the graded assignments' checks and the ``course-grade`` command
 """
 from .config import Budget, get_budget, get_device, seed_everything
 

@@ -227,3 +227,21 @@ def test_an_old_checkpoint_without_fingerprint_is_retrained(tmp_path, capsys):
     capsys.readouterr()
     assert not _tiny_fit(path).loaded
     assert "fingerprint" in capsys.readouterr().out
+
+
+def test_consistent_step_names_with_the_earlier_names_kept():
+    import course_lib.training as training
+
+    assert training.wgan_critic_step is training.clipped_critic_train_step
+    assert training.wasserstein_generator_step is training.wasserstein_generator_train_step
+
+
+def test_package_docstring_lists_every_module():
+    import pathlib
+
+    import course_lib
+
+    root = pathlib.Path(course_lib.__file__).parent
+    names = {p.stem for p in root.glob("*.py") if p.stem != "__init__"} | {p.name for p in root.iterdir()
+                                                                          if (p / "__init__.py").exists()}
+    assert all(name in course_lib.__doc__ for name in names), sorted(n for n in names if n not in course_lib.__doc__)

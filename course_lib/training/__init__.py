@@ -7,12 +7,15 @@ updates, for the adversarial models) and returns a dict of Python floats::
     autoencoder_train_step(model, optimizer, x, noise_fn=None)      -> loss
     vae_train_step(model, optimizer, x, beta=1.0)                   -> loss, reconstruction, kl
     gan_train_step(G, D, g_opt, d_opt, real, latent_dim)            -> d_loss, g_loss, d_accuracy, d_real, d_fake
-    wgan_critic_step(G, C, c_opt, real, latent_dim, clip_value)     -> critic_loss, wasserstein_distance
+    clipped_critic_train_step(G, C, c_opt, real, latent_dim, clip_value) -> critic_loss, wasserstein_distance
     critic_train_step(G, C, c_opt, real, latent_dim, gp_weight)     -> critic_loss, wasserstein_distance,
                                                                        gradient_penalty, loss
-    wasserstein_generator_step(G, C, g_opt, batch_size, latent_dim) -> g_loss
+    wasserstein_generator_train_step(G, C, g_opt, batch_size, latent_dim) -> g_loss
     wgan_train_step(G, C, g_opt, c_opt, real, latent_dim, n_critic, clip_value | gp_weight)
     cyclegan_train_step(g_xy, g_yx, d_x, d_y, g_opt, d_opt, real_x, real_y, history_x, history_y)
+
+(``wgan_critic_step`` and ``wasserstein_generator_step`` are the earlier names of the clipped
+critic step and the generator step, kept as aliases.)
 
 Every step puts its models in train mode, zeroes the gradients of the optimizer it is about to
 step, and raises :class:`NonFiniteLossError` *before* the update if a loss is NaN or infinite,
@@ -37,6 +40,7 @@ Files, one subject each (the step files mirror ``course_lib.models``)::
     wgan.py         clip_weights, WGAN and WGAN-GP critic/generator steps, wgan_train_step
     cyclegan.py     ImageHistory, cyclegan_train_step
     loop.py         fit, TrainingResult, evaluating
+    state.py        the random states and the fingerprint a checkpoint keeps
     checkpoints.py  save_checkpoint, load_checkpoint
     loaders.py      make_loader
 """
@@ -50,8 +54,10 @@ from .loaders import make_loader
 from .loop import TrainingResult, evaluating, fit
 from .wgan import (
     clip_weights,
+    clipped_critic_train_step,
     critic_train_step,
     wasserstein_generator_step,
+    wasserstein_generator_train_step,
     wgan_critic_step,
     wgan_train_step,
 )
@@ -63,8 +69,10 @@ __all__ = [
     "vae_train_step",
     "gan_train_step",
     "clip_weights",
+    "clipped_critic_train_step",
     "wgan_critic_step",
     "critic_train_step",
+    "wasserstein_generator_train_step",
     "wasserstein_generator_step",
     "wgan_train_step",
     "ImageHistory",

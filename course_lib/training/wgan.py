@@ -23,7 +23,7 @@ def clip_weights(critic: nn.Module, clip_value: float) -> None:
         p.clamp_(-clip_value, clip_value)
 
 
-def wgan_critic_step(
+def clipped_critic_train_step(
     generator: nn.Module,
     critic: nn.Module,
     c_optimizer: torch.optim.Optimizer,
@@ -103,7 +103,7 @@ def critic_train_step(
     }
 
 
-def wasserstein_generator_step(
+def wasserstein_generator_train_step(
     generator: nn.Module,
     critic: nn.Module,
     g_optimizer: torch.optim.Optimizer,
@@ -147,9 +147,9 @@ def wgan_train_step(
       epoch shows every image to the critic once), or
     * a list of ``n_critic`` batch tensors.
 
-    Exactly one of ``clip_value`` (original WGAN: :func:`wgan_critic_step`) and ``gp_weight``
+    Exactly one of ``clip_value`` (original WGAN: :func:`clipped_critic_train_step`) and ``gp_weight``
     (WGAN-GP: :func:`critic_train_step`) must be given. The generator update
-    (:func:`wasserstein_generator_step`) uses as many fakes as one critic batch.
+    (:func:`wasserstein_generator_train_step`) uses as many fakes as one critic batch.
 
     Returns the critic metrics averaged over the ``n_critic`` updates, plus ``"g_loss"``.
     """
@@ -175,9 +175,14 @@ def wgan_train_step(
         if gp_weight is not None:
             values = critic_train_step(generator, critic, c_optimizer, batch, latent_dim, gp_weight=gp_weight)
         else:
-            values = wgan_critic_step(generator, critic, c_optimizer, batch, latent_dim, clip_value=clip_value)
+            values = clipped_critic_train_step(generator, critic, c_optimizer, batch, latent_dim, clip_value=clip_value)
         for name, value in values.items():
             totals[name] = totals.get(name, 0.0) + value
     means = {name: total / len(batches) for name, total in totals.items()}
-    g_values = wasserstein_generator_step(generator, critic, g_optimizer, batches[0].shape[0], latent_dim)
+    g_values = wasserstein_generator_train_step(generator, critic, g_optimizer, batches[0].shape[0], latent_dim)
     return {**means, **g_values}
+
+
+# The earlier names, kept for the chapters that import them (every step now ends in _train_step).
+wgan_critic_step = clipped_critic_train_step
+wasserstein_generator_step = wasserstein_generator_train_step
