@@ -149,3 +149,24 @@ def test_the_sandbox_enforces_its_limits(tmp_path):
         assert "the answers" not in texts[1] and outcome.status[1] == "error"
     assert outcome.status[2] == "timeout" and texts[3] == "after the loop\n"
     assert not any(jobs.iterdir()) or outcome.job_dir.exists()
+
+
+def test_a_renamed_notebook_is_found_and_a_missing_one_is_not_called_malformed(tmp_path):
+    """Trial finding: `vae-Copy1.ipynb` got 0 as "malformed notebook (not valid JSON ... char 0)"."""
+    from types import SimpleNamespace
+    from course_lib.autograde import runner
+    source = tmp_path / "source" / "vae"
+    source.mkdir(parents=True)
+    (source / "vae.ipynb").write_text("{}")
+    folder = tmp_path / "submitted" / "s" / "vae"
+    folder.mkdir(parents=True)
+    fake = SimpleNamespace(submitted=tmp_path / "submitted", assignment="vae", source=source)
+    read = lambda: runner.Run._submitted_bytes(fake, "s", "vae.ipynb")  # noqa: E731
+    assert read().startswith(runner.MISSING_MARK) and read()[len(runner.MISSING_MARK):] == b""
+    (folder / "vae-Copy1.ipynb").write_bytes(b'{"nbformat": 4}')
+    data = read()
+    assert data.startswith(runner.RENAMED_MARK) and data.endswith(b'\n{"nbformat": 4}')
+    (folder / "notes.ipynb").write_text("{}")
+    assert read() == runner.MISSING_MARK + b"notes.ipynb, vae-Copy1.ipynb"
+    (folder / "vae.ipynb").write_bytes(b"mine")
+    assert read() == b"mine"

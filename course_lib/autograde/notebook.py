@@ -21,6 +21,8 @@ import nbformat
 from nbformat import NotebookNode
 
 MALFORMED = "malformed notebook"
+MISSING = "missing notebook"  # no notebook under the released name, and not exactly one other
+RENAMED = "notebook renamed"  # graded the single notebook found under another name
 RESTORED = "test cells restored"  # a locked cell was deleted or edited, or a cell duplicated
 CONVERTED = "notebook converted"  # another nbformat version, converted to 4
 

@@ -26,6 +26,8 @@ import nbformat
 
 from course_lib.autograde import compare, notebook as notebooks, sandbox, scoring
 
+MISSING_MARK = b"\0missing\0"  # not JSON, so never a real notebook
+RENAMED_MARK = b"\0renamed\0"
 RUNNER_VERSION = "1"
 RECORD = ".course-grade-{notebook}.json"
 PROBE_FILE_LIMIT = 16 * 1024 ** 2
@@ -192,8 +194,7 @@ class Run:
                                               probe_sources=self.probe_sources, hide=hide, files=files)
         todo, results = [], {}
         for student in self.students:
-            path = self.submitted / student / self.assignment / instructor_path.name
-            data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+            data = self._submitted_bytes(student, instructor_path.name)
             digest = _digest(data, instructor_bytes, RUNNER_VERSION.encode())
             record = self._record_path(student, name)
             if not self.force and record.is_file() and self.graded_before(student, name):
@@ -210,8 +211,18 @@ class Run:
             reference_future = pool.submit(run, instructor)
             futures = []
             for student, data, digest in todo:
+                if data.startswith(MISSING_MARK):
+                    found = data[len(MISSING_MARK):].decode()
+                    futures.append((student, digest, None, [notebooks.MISSING],
+                                    f"no {instructor_path.name} in the submission; notebooks found: {found or 'none'}"))
+                    continue
+                renamed = data.startswith(RENAMED_MARK)
+                if renamed:
+                    data = data[data.index(b"\n") + 1:]
                 try:
                     submission, flags = notebooks.read_submission(data)
+                    if renamed:
+                        flags = flags + [notebooks.RENAMED]
                 except notebooks.MalformedNotebook as error:
                     futures.append((student, digest, None, [notebooks.MALFORMED], str(error)))
                     continue
@@ -224,6 +235,22 @@ class Run:
                 self._write(result, outcome, digest, instructor, released)
                 results[student] = result
         return [results[s] for s in self.students if s in results]
+
+    def _submitted_bytes(self, student: str, filename: str) -> bytes:
+        """The student's notebook, or the single notebook in the folder when it was saved under another name.
+
+        A missing notebook comes back as ``MISSING_MARK`` followed by the names found, never as empty
+        bytes, so it is reported as ``missing notebook`` and not as a malformed one.
+        """
+        folder = self.submitted / student / self.assignment
+        path = folder / filename
+        if path.is_file() and not path.is_symlink():
+            return path.read_bytes()
+        found = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink()) \
+            if folder.is_dir() else []
+        if len(found) == 1 and len(list(self.source.glob("*.ipynb"))) == 1:
+            return RENAMED_MARK + found[0].name.encode() + b"\n" + found[0].read_bytes()
+        return MISSING_MARK + ", ".join(p.name for p in found).encode()
 
     def _reference(self, outcome: sandbox.Outcome) -> Dict:
         try:
