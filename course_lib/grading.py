@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import json
 import importlib
 import io
 import os
@@ -258,11 +259,21 @@ def feedback(root: Path, assignments: Iterable[str], students: Sequence[str] = (
     return ok
 
 
+def _course_grade_flags(folder: Path) -> List[str]:
+    """The flags ``course-grade autograde`` recorded for one submission (its ``.course-grade-*.json``)."""
+    flags = set()
+    for record in folder.glob(".course-grade-*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            flags.update(json.loads(record.read_text())["result"]["flags"])
+    return sorted(flags)
+
+
 def export(root: Path, output: Path) -> int:
     """Write one row per student and assignment: status, points per grade cell (by grade id), score.
 
-    ``status`` is ``graded``, ``not submitted``, or ``needs grading`` (autograding failed, or a cell
-    awaits manual grading); per-cell points are the manual score if given, else the autograder's.
+    ``status`` is ``graded``, ``not submitted``, ``needs grading`` (autograding failed, or a cell
+    awaits manual grading) or ``flagged`` (``course-grade`` raised the flags in the ``flags`` column,
+    e.g. ``missing notebook`` or ``tampering detected``: look before uploading); per-cell points are the manual score if given, else the autograder's.
     """
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -282,9 +293,13 @@ def export(root: Path, output: Path) -> int:
                     grades = [g for nb in submission.notebooks for g in nb.grades]
                     row.update({g.name: g.score for g in grades}, score=submission.score)
                     row["status"] = "needs grading" if any(g.needs_manual_grade for g in grades) else "graded"
+                    row["flags"] = "; ".join(_course_grade_flags(root / coursedir.autograded_directory
+                                                                 / student.id / assignment.name))
+                    if row["flags"]:
+                        row["status"] = "flagged"
                 rows.append(row)
     with open(output, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns + ["score", "max_score"])
+        writer = csv.DictWriter(f, fieldnames=columns + ["score", "max_score", "flags"], restval="")
         writer.writeheader()
         writer.writerows(sorted(rows, key=lambda r: (r["assignment"], r["student_id"])))
     print(f"wrote {len(rows)} rows to {output}")

@@ -203,7 +203,7 @@ def test_export_writes_per_function_points(course, tmp_path):
     assert grading.main(["--root", str(course["root"]), "export", "--output", str(output)]) == 0
     with open(output, newline="") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert list(next(iter(rows.values()))) == ["student_id", "assignment", "status", *POINTS, "score", "max_score"]
+    assert list(next(iter(rows.values()))) == ["student_id", "assignment", "status", *POINTS, "score", "max_score", "flags"]
     assert set(rows) == {*SUBMISSIONS, *BROKEN}
     for student, (_, expected) in SUBMISSIONS.items():
         row = rows[student]
@@ -212,6 +212,16 @@ def test_export_writes_per_function_points(course, tmp_path):
         assert float(row["score"]) == sum(expected.values()) and float(row["max_score"]) == 10
     for student in BROKEN:
         assert rows[student]["status"] in ("needs grading", "not submitted") and float(rows[student]["score"]) == 0
+
+
+def test_export_marks_course_grade_flags(tmp_path):
+    """Trial finding: a submission course-grade flagged (0 points) was exported as ``graded``."""
+    folder = tmp_path / "s" / "vae"
+    folder.mkdir(parents=True)
+    assert grading._course_grade_flags(folder) == []
+    (folder / ".course-grade-vae.json").write_text(json.dumps({"result": {"flags": ["missing notebook"]}}))
+    (folder / ".course-grade-other.json").write_text("not json")
+    assert grading._course_grade_flags(folder) == ["missing notebook"]
 
 
 def test_the_command_line_names_what_is_wrong(course):
