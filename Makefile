@@ -48,8 +48,13 @@ assignments: $(STAMP)
 
 # Sandboxed and parallel (course-grade, see README.md); JOBS students at a time (default: the cores).
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+# `make autograde ASSIGNMENT=vae` grades one; assignments with no submitted/*/<assignment>/ are skipped.
+ASSIGNMENT ?= $(shell ls solutions)
 autograde: $(STAMP)
-	@for a in $$(ls solutions); do $(BIN)/course-grade autograde $$a --jobs $(JOBS) --report autograde-$$a.csv; test $$? -le 1 || exit 1; done  # 1: some flagged
+	@for a in $(ASSIGNMENT); do \
+	  if ! ls -d submitted/*/$$a >/dev/null 2>&1; then echo "$$a: no submissions, skipped"; continue; fi; \
+	  $(BIN)/course-grade autograde $$a --jobs $(JOBS) --report autograde-$$a.csv; \
+	  test $$? -le 1 || exit 1; done  # 1: some flagged
 
 feedback: $(STAMP)
 	$(BIN)/python -m course_lib.grading feedback --all

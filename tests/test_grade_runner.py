@@ -170,3 +170,22 @@ def test_a_renamed_notebook_is_found_and_a_missing_one_is_not_called_malformed(t
     assert read() == runner.MISSING_MARK + b"notes.ipynb, vae-Copy1.ipynb"
     (folder / "vae.ipynb").write_bytes(b"mine")
     assert read() == b"mine"
+
+
+def test_make_autograde_takes_one_assignment_and_skips_ones_without_submissions(tmp_path, repo_root):
+    import shutil
+    import subprocess
+    shutil.copy(repo_root / "Makefile", tmp_path / "Makefile")
+    for name in ("gan", "vae"):
+        (tmp_path / "solutions" / name).mkdir(parents=True)
+    (tmp_path / "submitted" / "s" / "vae").mkdir(parents=True)
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "course-grade"
+    fake.write_text("#!/bin/sh\necho graded \"$@\"\n")
+    fake.chmod(0o755)
+    run = lambda *args: subprocess.run(["make", "-s", "autograde", "STAMP=", f"BIN={tmp_path / 'bin'}", *args],  # noqa: E731
+                                       cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    everything = run()
+    assert "gan: no submissions, skipped" in everything and "graded autograde vae" in everything
+    assert "graded autograde gan" not in everything
+    assert "vae" not in run("ASSIGNMENT=gan").replace("gan: no submissions, skipped", "")

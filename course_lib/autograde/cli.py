@@ -20,7 +20,18 @@ from typing import Optional, Sequence
 from course_lib.autograde import report, runner, sandbox
 
 
+def _quiet_gradebook_warnings() -> None:
+    """nbgrader 0.9's gradebook models make SQLAlchemy 2 print a dozen ``SAWarning`` lines per run."""
+    import warnings
+    try:
+        from sqlalchemy.exc import SAWarning
+    except ImportError:
+        return
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    _quiet_gradebook_warnings()
     parser = argparse.ArgumentParser(prog="course-grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
