@@ -252,3 +252,28 @@ def test_results_that_only_claim_to_be_equal_are_refused(harnesses):
             return torch.zeros(()).as_subclass(Anything)
         """)
     assert harness.verdict("kl_divergence", liar) is not None
+
+
+def test_a_rounding_difference_is_an_outside_check_failure_not_tampering():
+    """Issue 13 item 3: a probe that misses its tolerance by a rounding difference is not cheating."""
+    import nbformat as nbf
+    from course_lib.autograde import scoring
+    cell = nbf.v4.new_code_cell("pass")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "f", "points": 2, "solution": False, "locked": True}
+    nb = nbf.v4.new_notebook(cells=[cell])
+    reference = {"f": np.array([1.0, 2.0])}
+    close = scoring.score(nb, {0: "ok"}, {"f": 2.0}, {"f": np.array([1.001, 2.0])}, reference, {"f"})
+    assert close.flags == [scoring.OUTSIDE_CHECK] and close.scores == {"f": 0.0} and "outside check" in close.notes["f"]
+    far = scoring.score(nb, {0: "ok"}, {"f": 2.0}, {"f": np.array([5.0, 2.0])}, reference, {"f"})
+    assert far.flags == [scoring.TAMPERING]
+    assert scoring.score(nb, {0: "ok"}, {"f": 2.0}, dict(reference), reference, {"f"}).scores == {"f": 2.0}
+
+
+def test_a_failed_test_cell_note_carries_the_hidden_tests_diagnosis():
+    import nbformat as nbf
+    from course_lib.autograde import scoring
+    cell = nbf.v4.new_code_cell("pass")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "kl", "points": 2, "solution": False, "locked": True}
+    cell.outputs = [nbf.v4.new_output("error", ename="CheckFailed", evalue="KL should be >= 0\nmore", traceback=[])]
+    result = scoring.score(nbf.v4.new_notebook(cells=[cell]), {0: "error"}, {"kl": 2.0}, None, {}, set())
+    assert result.notes["kl"] == "test cell: error: KL should be >= 0"

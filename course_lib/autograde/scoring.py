@@ -7,9 +7,13 @@ A function earns its points only when both hold:
 (b) the outside check passes: the probe values the student's kernel wrote equal, in the grader's
     own process, the solution's (:mod:`course_lib.autograde.compare`).
 
-When (a) holds and (b) does not, the kernel's verdict is contradicted by the grader's: the
-function earns 0 and the submission is flagged ``tampering detected`` (a mistake that only the
-probe sees is flagged the same way; the report says which function).
+When (a) holds and (b) does not, the function earns 0 and the submission is flagged
+``outside check failed`` (the note names the probe and the difference): an honest mistake the
+hidden tests miss, or a rounding difference past the tolerance, looks exactly like this.
+``tampering detected`` is kept for evidence of tampering: the in-kernel guard reporting a replaced
+function or environment, a notebook whose tests passed but that left no readable probe values, or
+probe values that miss the solution's by more than ``ROUNDING_FACTOR`` times the tolerance although
+the hidden tests passed (what an input transformer or a grading-detecting switch produces).
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ from nbformat import NotebookNode
 from course_lib.autograde.compare import DEFAULT_TOLERANCE, function_arrays, mismatch
 
 TAMPERING = "tampering detected"
+OUTSIDE_CHECK = "outside check failed"
+ROUNDING_FACTOR = 1000  # a probe within 1000x the tolerance is a rounding difference, not tampering
 MEMORY_LIMIT = "memory limit"
 _TAMPER_SIGNS = ("the notebook replaced",)  # course_lib.grading_torch.check_untampered's message
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory")
@@ -47,6 +53,14 @@ def _texts(nb: NotebookNode):
             yield str(out.get("text", "")) + str(out.get("ename", "")) + str(out.get("evalue", ""))
 
 
+def _diagnosis(cell: NotebookNode) -> str:
+    """The hidden test's message (the ``evalue`` of the cell's error), first line, for the notes."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error" and out.get("evalue"):
+            return str(out["evalue"]).strip().splitlines()[0][:200]
+    return ""
+
+
 def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dict[str, float],
           probe: Optional[Dict[str, np.ndarray]], reference: Dict[str, np.ndarray], probed: Mapping,
           tolerances: Mapping = {}) -> Scored:
@@ -70,6 +84,9 @@ def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dic
             continue
         if status.get(index) != "ok":
             result.notes[gid] = {None: "did not run"}.get(status.get(index), f"test cell: {status.get(index)}")
+            diagnosis = _diagnosis(cell)
+            if diagnosis:
+                result.notes[gid] += f": {diagnosis}"
             continue
         in_kernel, _ = determine_grade(cell)
         if in_kernel != max_scores[gid]:
@@ -81,7 +98,10 @@ def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dic
                 expected, function_arrays(probe, gid), tolerances.get(gid, DEFAULT_TOLERANCE))
             if problem:
                 result.notes[gid] = f"outside check: {problem}"
-                result.flags.append(TAMPERING)
+                tolerance = tolerances.get(gid, DEFAULT_TOLERANCE)
+                rounding = probe is not None and mismatch(
+                    expected, function_arrays(probe, gid), tuple(t * ROUNDING_FACTOR for t in tolerance)) is None
+                result.flags.append(OUTSIDE_CHECK if rounding else TAMPERING)
                 continue
         result.scores[gid] = max_scores[gid]
     result.flags = sorted(set(result.flags))
