@@ -222,3 +222,12 @@ def test_cifar10_offline_says_it_is_unavailable(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     with pytest.raises(data.DatasetUnavailable, match="CIFAR-10 is not under"):
         data.load_cifar10(root=tmp_path)
+
+
+def test_missing_torchvision_copy_is_reported_as_missing_not_as_a_bug(tmp_path, monkeypatch):
+    # The offline fallback names why torchvision was not used; a NameError there was a bug.
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    from course_lib.data import mnist as mnist_module
+    with pytest.raises(Exception) as info:
+        mnist_module._mnist_from_torchvision(tmp_path, download=False)
+    assert not isinstance(info.value, NameError), info.value

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
