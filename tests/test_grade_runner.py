@@ -189,3 +189,21 @@ def test_make_autograde_takes_one_assignment_and_skips_ones_without_submissions(
     assert "gan: no submissions, skipped" in everything and "graded autograde vae" in everything
     assert "graded autograde gan" not in everything
     assert "vae" not in run("ASSIGNMENT=gan").replace("gan: no submissions, skipped", "")
+
+
+@pytest.mark.slow
+def test_a_students_figure_survives_into_the_graded_notebook(tmp_path):
+    """Trial finding: with MPLBACKEND=Agg in the sandbox, autograded/ and feedback/ had no plots."""
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    jobs.chmod(0o711)
+    outcome = sandbox.run_notebook(
+        _tiny("import matplotlib.pyplot as plt\nplt.plot([0, 1, 4, 9])\nplt.title('my loss');",
+              "fig, ax = plt.subplots()\nax.imshow([[0, 1], [1, 0]])\nprint('second')"),
+        jobs_root=jobs, mode=sandbox.detect_isolation("auto"), limits=sandbox.Limits(cell_timeout=60, notebook_timeout=120),
+        probe_sources=[])
+    assert outcome.status == {0: "ok", 1: "ok"}, outcome.log
+    for cell in outcome.notebook.cells:  # each cell keeps its figure, as a PNG image output
+        images = [o for o in cell.outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
+        assert len(images) == 1, cell.outputs
+        assert len(images[0].data["image/png"]) > 1000

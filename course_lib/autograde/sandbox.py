@@ -41,6 +41,9 @@ KILLED_FOR_MEMORY = "killed for memory"
 TIMED_OUT = "timed out"
 SANDBOX_FAILED = "sandbox failed"
 GIB = 1024 ** 3
+# The kernel's figures become image outputs of their cells, so the autograded notebook and the
+# feedback show the student's plots (with ``Agg`` they would be drawn and thrown away).
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 @dataclass
@@ -115,7 +118,7 @@ def _environment(work: Path) -> Dict[str, str]:
         "HOME": str(home), "TMPDIR": str(work / "tmp"), "LANG": "C.UTF-8",
         "JUPYTER_RUNTIME_DIR": str(work), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
         "JUPYTER_DATA_DIR": str(home / ".jupyter-data"), "IPYTHONDIR": str(home / ".ipython"),
-        "MPLCONFIGDIR": str(home / ".matplotlib"), "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(home / ".matplotlib"), "MPLBACKEND": INLINE_BACKEND,
         "COURSE_BUDGET": "smoke", "COURSE_OFFLINE": "1", "COURSE_RESULTS_DIR": str(work / "tmp"),
         "COURSE_CHECKPOINT_DIR": str(work / "tmp"), "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
