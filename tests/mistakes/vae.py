@@ -314,3 +314,19 @@ ROUND_TRIP = [
     ("vae_train_step", "no zero_grad"),
     ("vae_train_step", "wraps course_lib"),
 ]
+
+# The mistakes the notebook's visible checks catch before the student submits (each raises there);
+# the others only the hidden tests catch. The trial of issue 13 found the marked ones let through.
+VISIBLE = {
+    "reparameterize": ["variance instead of standard deviation", "logvar used as the standard deviation", "mu detached",
+                       "drawn under no_grad", "ignores the given noise", "imports course_lib"],
+    "kl_divergence": ["sign flipped", "averaged over the latent dimensions",
+                      "summed over the batch",  # trial: the checks used one example (a batch of two now)
+                      "one value per example", "shape (1,) instead of 0-dim", "a Python float"],
+    "vae_loss": ["sigmoid before BCE with logits", "reconstruction averaged over pixels", "beta on the reconstruction term",
+                 "summed over the batch", "squared error on probabilities"],
+    "interpolate": ["endpoint excluded", "slerp done as linear", "weights swapped", "a list instead of a tensor",
+                    "slerp divides by sin(0)"],  # trial: no small-angle fallback (a path from a vector to itself now)
+    "vae_train_step": ["no zero_grad", "no optimizer.step", "zero_grad between backward and step",
+                       "returns the loss tensor", "wraps course_lib"],
+}

@@ -294,3 +294,23 @@ CORRECT_VARIANTS = {
             return {"loss": float(loss), "wasserstein_distance": wasserstein.item()}
         """),
 }
+
+# The mistakes the notebook's visible checks catch before the student submits (each raises there);
+# the others only the hidden tests catch. The trial of issue 13 found the marked ones let through.
+VISIBLE = {
+    "critic_loss": ["sign flipped", "sums instead of means", "one mean over both batches",
+                    "mean of the differences (needs equal batches)", "returns a Python float",
+                    "binary cross-entropy of a GAN discriminator", "wraps course_lib"],
+    "wasserstein_generator_loss": ["sign flipped", "sum instead of mean", "non-saturating GAN loss", "imports course_lib",
+                                   "calls course_lib through importlib"],
+    "clip_weights": ["weights only, not biases", "clamps a copy", "replaces the parameters", "upper bound only",
+                     "top-level layers only", "in place without no_grad", "calls course_lib through importlib"],
+    "gradient_penalty": ["per-pixel eps",  # trial: checked only on 2-D points (an image-shaped batch now)
+                         "norm over dim 1 only",  # trial: the same
+                         "norm over the whole batch", "create_graph=False", "detached gradient", "squared norm",
+                         "sum over the batch", "grad_outputs of shape (N,) for (N, 1) scores", "imports course_lib"],
+    "critic_train_step": ["fakes not detached",
+                          "no zero_grad",  # trial: .grad was empty on the first call (a call with gradients present now)
+                          "no optimizer step", "zero_grad between backward and step", "returns the loss tensor",
+                          "a fixed number of fakes"],
+}
