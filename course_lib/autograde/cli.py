@@ -4,10 +4,14 @@ Run from the course root (the folder with ``nbgrader_config.py``)::
 
     course-grade autograde ASSIGNMENT [--submitted DIR] [--jobs N] [--report FILE.csv]
                            [--isolation auto|namespace|user|process] [--force] [--student ID ...]
+    course-grade report ASSIGNMENT [--output DIR]
 
 ``DIR`` holds ``<student>/<assignment>/<notebook>.ipynb`` (default: the course's ``submitted/``).
 The run prints a table of the points of every student per function, with flags, and writes the
-same to ``--report``. Exit status 0 when every student was graded without a flag, 1 otherwise.
+same to ``--report``; then it writes the class report (``report``: per graded function, how many
+students earned full marks, lost the points or were flagged, the most frequent failed properties
+and the score distribution) to ``autograded/class-report-ASSIGNMENT.{csv,html}`` and prints its
+path. Exit status 0 when every student was graded without a flag, 1 otherwise.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from course_lib.autograde import report, runner, sandbox
+from course_lib.autograde import classreport, report, runner, sandbox
 
 
 def _quiet_gradebook_warnings() -> None:
@@ -48,7 +52,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_argument("--timeout", type=float, default=600, help="seconds per notebook (default: 600)")
     sub.add_argument("--memory", type=float, default=3, help="GiB of memory per student (default: 3)")
     sub.add_argument("--max-output", type=float, default=2, help="MiB of cell outputs kept per notebook (default: 2)")
+    sub = commands.add_parser("report", help="write the class report of an assignment (what the class got wrong)")
+    sub.add_argument("assignment", metavar="ASSIGNMENT")
+    sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
+    sub.add_argument("--output", type=Path, help="folder for class-report-ASSIGNMENT.{csv,html} (default: autograded/)")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return 0 if _class_report(args.root, args.assignment, args.output) else 2
     limits = None
     if args.cell_timeout or args.timeout != 600 or args.memory != 3 or args.max_output != 2:
         from course_lib import grading
@@ -67,7 +77,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.report:
         report.write_csv(results, args.report)
         print(f"wrote {args.report}")
+    _class_report(args.root, args.assignment)
     return 1 if any(r.flags for r in results) else 0
+
+
+def _class_report(root: Path, assignment: str, output: Optional[Path] = None) -> bool:
+    written = classreport.report(root, assignment, output)
+    if written is None:
+        print(f"{assignment}: nobody graded yet, no class report", file=sys.stderr)
+        return False
+    summary, csv_path, html_path = written
+    print(f"\nclass report of {assignment} ({summary.students} students):")
+    print("\n".join("  " + line for line in classreport.lines(summary)))
+    print(f"class report: {html_path.resolve().as_uri()} (and {csv_path})")
+    return True
 
 
 if __name__ == "__main__":

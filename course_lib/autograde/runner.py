@@ -45,6 +45,7 @@ class StudentResult:
     wall_s: float = 0.0
     peak_rss: int = 0
     skipped: bool = False
+    failures: Dict[str, str] = field(default_factory=dict)  # grade id -> the hidden test's message
 
     @property
     def score(self) -> float:
@@ -283,7 +284,8 @@ class Run:
                                    self.probes, self.tolerances)
         return StudentResult(student, self.assignment, name, scored.scores, scored.max_scores,
                              sorted(set(flags + (outcome.flags if outcome else []) + scored.flags)), scored.notes,
-                             outcome.wall_s if outcome else 0.0, outcome.peak_rss if outcome else 0)
+                             outcome.wall_s if outcome else 0.0, outcome.peak_rss if outcome else 0,
+                             failures=scored.failures)
 
     def _record_path(self, student: str, name: str) -> Path:
         return self.root / self.coursedir.autograded_directory / student / self.assignment / RECORD.format(notebook=name)

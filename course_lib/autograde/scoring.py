@@ -39,6 +39,7 @@ class Scored:
     max_scores: Dict[str, float]
     flags: List[str]
     notes: Dict[str, str] = field(default_factory=dict)  # grade id -> why it earned nothing
+    failures: Dict[str, str] = field(default_factory=dict)  # grade id -> its hidden test's whole message
 
 
 def grade_cells(nb: NotebookNode) -> Dict[str, float]:
@@ -53,11 +54,11 @@ def _texts(nb: NotebookNode):
             yield str(out.get("text", "")) + str(out.get("ename", "")) + str(out.get("evalue", ""))
 
 
-def _diagnosis(cell: NotebookNode) -> str:
+def _diagnosis(cell: NotebookNode, limit: int = 200) -> str:
     """The hidden test's message (the ``evalue`` of the cell's error), first line, for the notes."""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error" and out.get("evalue"):
-            return str(out["evalue"]).strip().splitlines()[0][:200]
+            return str(out["evalue"]).strip().splitlines()[0][:limit]
     return ""
 
 
@@ -87,6 +88,7 @@ def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dic
             diagnosis = _diagnosis(cell)
             if diagnosis:
                 result.notes[gid] += f": {diagnosis}"
+                result.failures[gid] = _diagnosis(cell, 1000)  # for the class report (course_lib.autograde.classreport)
             continue
         in_kernel, _ = determine_grade(cell)
         if in_kernel != max_scores[gid]:
