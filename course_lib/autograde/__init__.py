@@ -12,5 +12,6 @@ Modules, one job each:
 - :mod:`.scoring`   points per function from the test cells and the outside check; flags
 - :mod:`.runner`    one run: gradebook sync, reference, the pool of sandboxes, gradebook writes
 - :mod:`.report`    the table and the CSV
+- :mod:`.classreport` the class report: per function, who lost points on which property (no names)
 - :mod:`.cli`       ``course-grade autograde ASSIGNMENT --submitted DIR --jobs N --report FILE.csv``
 """
