@@ -92,3 +92,13 @@ def test_a_finished_avatar_classifier_is_loaded_without_rendering_its_training_a
     from course_lib.data import make_planet_pixel, planet_pixel_targets
     assert names == planet_pixel_targets(make_planet_pixel(3).attributes)[1]
     assert not pretrained.mnist_classifier(budget).training
+
+
+def test_avatar_classifier_recipe_has_no_dropout_and_follows_the_budget():
+    # The smile (corners of the mouth one pixel up) is learned last; dropout and a short run hide it.
+    from course_lib.pretrained import train_avatar_classifier
+
+    model, result, names = train_avatar_classifier(get_budget("smoke"), progress=False)
+    dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts and all(m.p == 0.0 for m in dropouts)
+    assert len(result.epochs) == 1 and names[-1] == "smile"
