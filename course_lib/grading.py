@@ -68,13 +68,6 @@ def _is_forbidden(obj: object, forbidden: Sequence[str]) -> bool:
     return any(_dotted(obj) == f or _dotted(obj).startswith(f + ".") for f in forbidden)
 
 
-def _in_module(fn: object, name: str) -> bool:
-    """Whether ``fn`` is defined in module ``name`` or one of its submodules (a package such as
-    ``course_lib.training`` re-exports functions defined in ``course_lib.training.wgan``)."""
-    module = getattr(fn, "__module__", None) or ""
-    return module == name or module.startswith(name + ".")
-
-
 def _code_words(code: types.CodeType) -> set:
     """Every dotted component of the names and string constants used by ``code`` and its inner code."""
     words = set()
@@ -128,14 +121,15 @@ def _trap(*args, **kwargs):
 
 @contextlib.contextmanager
 def forbidden_calls(forbidden: Sequence[str]):
-    """Inside the block, every function named in ``forbidden`` (or defined in a module named there)
+    """Inside the block, every function named in ``forbidden`` (or defined in a module named there,
+    or in one of its submodules)
     raises instead of running, whoever holds a reference to it. Restored on exit."""
     targets = []
     for name in forbidden:
         try:
             module = importlib.import_module(name)
             targets += [v for v in vars(module).values()
-                        if isinstance(v, types.FunctionType) and _in_module(v, name)]
+                        if isinstance(v, types.FunctionType) and _is_forbidden(v, [name])]
         except ImportError:
             module_name, _, attr = name.rpartition(".")
             targets.append(getattr(importlib.import_module(module_name), attr))

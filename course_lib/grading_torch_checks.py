@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterator, Mapping, Sequence
 
 import torch
 
-from .grading import _in_module, _trap, check
+from .grading import _is_forbidden, _trap, check
 
 __all__ = ["scalar_tensor", "value", "parameter_values", "largest_change", "graded_references",
            "forbidden_decorated_calls"]
@@ -95,7 +95,7 @@ def forbidden_decorated_calls(forbidden: Sequence[str]) -> Iterator[None]:
             continue
         for obj in vars(module).values():
             inner = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
-            if _in_module(obj, name) and isinstance(inner, types.FunctionType) and not inner.__closure__:
+            if _is_forbidden(obj, [name]) and isinstance(inner, types.FunctionType) and not inner.__closure__:
                 targets.append(inner)
     saved = [(fn, fn.__code__) for fn in targets]
     try:

@@ -17,13 +17,11 @@ autograding the whole bank takes several minutes more.
 """
 import contextlib
 import csv
-import importlib.util
 import io
 import os
 import re
 import shutil
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -31,18 +29,10 @@ import pytest
 from course_lib import grading
 from course_lib.grading import CheckFailed
 
+from banks import load_bank
+
 ASSIGNMENTS = ("vae", "gan")
-HERE = Path(__file__).resolve().parent
-
-
-def _load_bank(assignment):
-    spec = importlib.util.spec_from_file_location(f"mistakes_{assignment}", HERE / "mistakes" / f"{assignment}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BANKS = {assignment: _load_bank(assignment) for assignment in ASSIGNMENTS}
+BANKS = {assignment: load_bank("mistakes", assignment) for assignment in ASSIGNMENTS}
 CASES = [(a, f, m) for a, bank in BANKS.items() for f in bank.MISTAKES for m in bank.MISTAKES[f]]
 PATCHES_TORCH = """{solution}
 import math, torch

@@ -10,27 +10,19 @@ fallback), an image-shaped batch (per-pixel eps, a norm over one dimension), and
 gradients already in ``.grad`` (a missing ``zero_grad``).
 """
 import contextlib
-import importlib.util
 import io
 import warnings
-from pathlib import Path
 
 import nbformat
 import pytest
 
-HERE = Path(__file__).resolve().parent
+from banks import load_bank
+
 ASSIGNMENTS = ("vae", "wgan_gp")
 PREFIX = "import sys, warnings\n"  # the banks' correct variants chatter with these
 
 
-def _bank(assignment):
-    spec = importlib.util.spec_from_file_location(f"visible_bank_{assignment}", HERE / "mistakes" / f"{assignment}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BANKS = {a: _bank(a) for a in ASSIGNMENTS}
+BANKS = {a: load_bank("mistakes", a) for a in ASSIGNMENTS}
 CAUGHT = [(a, f, m) for a, bank in BANKS.items() for f, names in bank.VISIBLE.items() for m in names]
 
 

@@ -6,10 +6,8 @@ would. The solution and other correct variants must earn every point; each mista
 points of its own function and only those, with a message that names the property and shows none of
 the hidden code. The real nbgrader round trip is in test_assignment_wgan_cyclegan_workflow.py.
 """
-import importlib.util
 import json
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,19 +17,10 @@ from course_lib.grading import CheckFailed, run_hidden_tests
 from course_lib.grading_torch_checks import (forbidden_decorated_calls, graded_references, largest_change,
                                              parameter_values, scalar_tensor)
 
+from banks import load_bank
+
 ASSIGNMENTS = ("wgan_gp", "cyclegan")
-MISTAKE_DIR = Path(__file__).parent / "mistakes"
-
-
-def load_bank(assignment):
-    """tests/mistakes/<assignment>.py as a module (POINTS, MISTAKES, CORRECT_VARIANTS)."""
-    spec = importlib.util.spec_from_file_location(f"mistakes_{assignment}", MISTAKE_DIR / f"{assignment}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BANKS = {a: load_bank(a) for a in ASSIGNMENTS}
+BANKS = {a: load_bank("mistakes", a) for a in ASSIGNMENTS}
 
 
 def notebook_cells(root, assignment):

@@ -11,24 +11,23 @@ for every mistake of the bank here (several minutes).
 """
 import contextlib
 import csv
-import importlib.util
 import io
 import json
 import os
 import re
 import shutil
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_lib import grading
 
+from banks import load_bank
+
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 
 ASSIGNMENTS = ("wgan_gp", "cyclegan")
-MISTAKE_DIR = Path(__file__).parent / "mistakes"
 
 # The mistakes autograded by default: one or two per function, the ones most often made.
 CHOSEN = {
@@ -45,14 +44,7 @@ NOISY_PREFIX = ('import sys, warnings\nwarnings.warn("a warning printed while th
                 'print("and a line on stderr", file=sys.stderr)\n')
 
 
-def load_bank(assignment):
-    spec = importlib.util.spec_from_file_location(f"mistakes_{assignment}_workflow", MISTAKE_DIR / f"{assignment}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BANKS = {a: load_bank(a) for a in ASSIGNMENTS}
+BANKS = {a: load_bank("mistakes", a) for a in ASSIGNMENTS}
 
 
 def slug(text):

@@ -6,12 +6,10 @@ marks. Two more students repeat one mistake with the same property, one is flagg
 check. Scoring, the records and the report then run as course-grade runs them.
 """
 import contextlib
-import importlib.util
 import io
 import json
 import shutil
 import warnings
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -20,17 +18,10 @@ from course_lib.autograde import classreport, cli, scoring
 from course_lib.autograde.runner import RECORD, StudentResult
 from course_lib.grading import CheckFailed
 
-HERE = Path(__file__).resolve().parent
+from banks import load_bank
 
 
-def _bank():
-    spec = importlib.util.spec_from_file_location("classreport_bank_vae", HERE / "mistakes" / "vae.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BANK = _bank()
+BANK = load_bank("mistakes", "vae")
 
 
 def _message(cells, function, source):

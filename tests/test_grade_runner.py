@@ -1,6 +1,5 @@
 """Fast unit tests of course-grade's parts: rebuilding a notebook, strict probe files, the probes
 against the mistake bank, and the sandbox's limits on a tiny notebook (no torch)."""
-import importlib.util
 import json
 import os
 import tempfile
@@ -13,7 +12,7 @@ import pytest
 from course_lib.autograde import compare, notebook, sandbox
 from course_lib.autograde.probe import run_probes
 
-HERE = Path(__file__).resolve().parent
+from banks import load_bank
 
 
 @pytest.fixture(scope="module")
@@ -86,18 +85,11 @@ def test_comparison_checks_dtype_shape_specials_then_values():
     assert "missing" in compare.mismatch(want, {})
 
 
-def _bank(name):
-    spec = importlib.util.spec_from_file_location(f"mistakes_{name}", HERE / "mistakes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.filterwarnings("ignore")
 def test_gan_probes_pass_every_correct_variant_and_catch_most_mistakes(gan, tmp_path):
     instructor, _ = gan
     cells = {c.id: c.source for c in instructor.cells}
-    bank = _bank("gan")
+    bank = load_bank("mistakes", "gan")
 
     def probe(replacements):
         namespace = {"__name__": "__main__"}

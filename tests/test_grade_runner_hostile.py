@@ -10,7 +10,6 @@ manual grades included.
 import contextlib
 import csv
 import hashlib
-import importlib.util
 import io
 import shutil
 import time
@@ -22,20 +21,14 @@ import pytest
 from course_lib import grading
 from course_lib.autograde import cli
 
+from banks import load_bank
+
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
-HERE = Path(__file__).resolve().parent
 ASSIGNMENT = "gan"
 LIMITS = ["--cell-timeout", "20", "--timeout", "240", "--memory", "2.5", "--max-output", "1"]
 
 
-def _bank():
-    spec = importlib.util.spec_from_file_location("hostile_gan", HERE / "hostile" / "gan.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BANK = _bank()
+BANK = load_bank("hostile", "gan")
 
 
 def _tree(root: Path, skip) -> dict:

@@ -9,15 +9,13 @@ visible, so an import the declarations miss fails here as it would for an instru
 import importlib.metadata as metadata
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-REPO = Path(__file__).resolve().parents[1]
-
+from fresh_env import REPO, build_wheel, fresh_environment, install_wheel
 
 def _closure(requirements):
     """Every installed distribution the requirements need, transitively, with markers evaluated."""
@@ -75,19 +73,10 @@ def test_grading_extra_installs_a_working_course_grade(tmp_path):
             if (root / entry).exists():
                 _link_tree(root / entry, deps / entry)
 
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(REPO)], check=True, cwd=tmp_path, timeout=300)
-    wheel = next(wheels.glob("course_lib-*.whl"))
-    venv = tmp_path / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                  capture_output=True, text=True, check=True).stdout.strip())
-    (purelib / "_declared_deps.pth").write_text(f"{deps}\n")
-    # pip runs from the test environment but installs into the fresh one, with its console script.
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    "--no-warn-script-location", str(wheel)], check=True, timeout=300)
+    fresh = fresh_environment(tmp_path)
+    fresh.see(deps, "_declared_deps")
+    install_wheel(fresh, build_wheel(tmp_path))
+    venv, python, purelib = fresh.venv, fresh.python, fresh.purelib
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     env["PATH"] = f"{venv / 'bin'}:{os.environ['PATH']}"

@@ -9,13 +9,13 @@ that environment's site-packages, never from the checkout.
 import json
 import os
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from fresh_env import REPO, build_wheel, fresh_environment, install_wheel
+
 
 RUNNER = r"""
 import json, sys
@@ -31,20 +31,12 @@ print(out)
 
 @pytest.mark.slow
 def test_chapter_runs_from_an_installed_wheel(tmp_path):
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(REPO)], check=True, cwd=tmp_path, timeout=300)
-    wheel = next(wheels.glob("course_lib-*.whl"))
-    venv = tmp_path / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                  capture_output=True, text=True, check=True).stdout.strip())
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(purelib),
-                    str(wheel)], check=True, timeout=300)
+    fresh = fresh_environment(tmp_path)
+    install_wheel(fresh, build_wheel(tmp_path))
+    python, purelib, venv = fresh.python, fresh.purelib, fresh.venv
     # Third-party packages only: the test environment's site-packages, whose .pth files (the
     # editable install of the checkout among them) are not processed from a .pth line.
-    (purelib / "_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    fresh.see(Path(sysconfig.get_paths()["purelib"]))
 
     kernels = tmp_path / "jupyter" / "kernels" / "python3"
     kernels.mkdir(parents=True)

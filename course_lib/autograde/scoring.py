@@ -54,8 +54,8 @@ def _texts(nb: NotebookNode):
             yield str(out.get("text", "")) + str(out.get("ename", "")) + str(out.get("evalue", ""))
 
 
-def _diagnosis(cell: NotebookNode, limit: int = 200) -> str:
-    """The hidden test's message (the ``evalue`` of the cell's error), first line, for the notes."""
+def _diagnosis(cell: NotebookNode, limit: int = 1000) -> str:
+    """The hidden test's message (the ``evalue`` of the cell's error), first line, at most ``limit`` characters."""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error" and out.get("evalue"):
             return str(out["evalue"]).strip().splitlines()[0][:limit]
@@ -87,8 +87,8 @@ def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dic
             result.notes[gid] = {None: "did not run"}.get(status.get(index), f"test cell: {status.get(index)}")
             diagnosis = _diagnosis(cell)
             if diagnosis:
-                result.notes[gid] += f": {diagnosis}"
-                result.failures[gid] = _diagnosis(cell, 1000)  # for the class report (course_lib.autograde.classreport)
+                result.notes[gid] += f": {diagnosis[:200]}"
+                result.failures[gid] = diagnosis  # for the class report (course_lib.autograde.classreport)
             continue
         in_kernel, _ = determine_grade(cell)
         if in_kernel != max_scores[gid]:
