@@ -22,9 +22,11 @@ help:
 	@echo "make book         build the HTML book into _build/html (COURSE_BUDGET=$(COURSE_BUDGET))"
 	@echo "make test         run the full test suite"
 	@echo "make assignments  regenerate assignments/ (student versions) from solutions/"
-	@echo "make autograde    autograde every submission in submitted/<student>/<assignment>/ (sandboxed, in parallel)"
+	@echo "make autograde    autograde every submission in submitted/<student>/<assignment>/ (sandboxed, in parallel;"
+	@echo "                  ASSIGNMENT=vae for one, JOBS=N students at a time)"
 	@echo "make feedback     generate HTML feedback for autograded submissions"
 	@echo "make grades       export grades to grades.csv"
+	@echo "(each calls one subcommand of .venv/bin/course-grade; see course-grade --help)"
 
 venv: $(STAMP)
 
@@ -43,10 +45,11 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# The instructor targets call only `course-grade` (installed with course_lib; see book/instructors.md).
 assignments: $(STAMP)
-	$(BIN)/python -m course_lib.grading release --all
+	$(BIN)/course-grade release --all
 
-# Sandboxed and parallel (course-grade, see README.md); JOBS students at a time (default: the cores).
+# Sandboxed and parallel; JOBS students at a time (default: the cores).
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 # `make autograde ASSIGNMENT=vae` grades one; assignments with no submitted/*/<assignment>/ are skipped.
 ASSIGNMENT ?= $(shell ls solutions)
@@ -57,10 +60,10 @@ autograde: $(STAMP)
 	  test $$? -le 1 || exit 1; done  # 1: some flagged
 
 feedback: $(STAMP)
-	$(BIN)/python -m course_lib.grading feedback --all
+	$(BIN)/course-grade feedback --all
 
 grades: $(STAMP)
-	$(BIN)/python -m course_lib.grading export --output grades.csv
+	$(BIN)/course-grade export --output grades.csv
 
 clean:
 	rm -rf _build

@@ -1,5 +1,5 @@
 """nbgrader configuration of the course (read by every `nbgrader` command run from the repo root,
-and by `python -m course_lib.grading`).
+and by `course-grade`).
 
 Instructors author assignments in ``solutions/<assignment>/`` (nbgrader's *source* directory);
 ``nbgrader generate_assignment`` writes the student version to ``assignments/<assignment>/`` (its
@@ -24,7 +24,7 @@ c.CourseDirectory.course_id = "gdl-course"
 c.OverwriteCells.add_missing_cells = True
 
 # Per-cell time limit when autograding. Graded cells must not depend on training runs; under the
-# smoke budget that `course_lib.grading autograde` sets, every cell of an assignment runs in a few
+# smoke budget that `course-grade autograde` sets in its sandbox, every cell of an assignment runs in a few
 # seconds (importing torch takes the longest), so 60 s is generous and bounds an infinite loop.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True

@@ -36,12 +36,12 @@ def _bank(assignment):
 
 
 def make_course(root: Path, assignment: str, students: int) -> None:
-    from course_lib import grading
+    from course_lib.grading.release import release as release_assignments
 
     shutil.copy(REPO / "nbgrader_config.py", root)
     shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
     with contextlib.redirect_stdout(io.StringIO()):
-        assert grading.release(root, [assignment])
+        assert release_assignments(root, [assignment])
     release = nbformat.read(root / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
     source = {c.id: c.source for c in nbformat.read(root / "solutions" / assignment / f"{assignment}.ipynb",
                                                     as_version=4).cells}
@@ -83,7 +83,7 @@ class PeakMemory(threading.Thread):
 
 
 def timed(root: Path, assignment: str, jobs: int, force: bool) -> tuple[float, int, list]:
-    from course_lib.autograde import runner
+    from course_lib.grading import runner
 
     meter = PeakMemory()
     meter.start()

@@ -16,8 +16,9 @@ Modules (a package is a folder of small files, one subject each):
     metrics      negative ELBO, reconstruction error, Frechet distance, classifier score, ...
     pretrained   classifiers shared by several chapters, trained once and then loaded
     results      measured results of each chapter, for the book's results appendix
-    grading, grading_torch, grading_torch_checks, autograde/
-                 the graded assignments' checks and the ``course-grade`` command
+    grading/     everything that grades the assignments: ``grading.kernel`` (the checks that run in the
+                 student's kernel) and the ``course-grade`` command (release, autograde, feedback,
+                 export, report)
 """
 from .config import Budget, get_budget, get_device, seed_everything
 

@@ -26,10 +26,12 @@ import time
 import nbformat
 import pytest
 
-from course_lib import grading
-from course_lib.grading import CheckFailed
+from course_lib.grading import cli
+from course_lib.grading.course import course_directory
+from course_lib.grading.feedback import feedback
+from course_lib.grading.kernel import CheckFailed
 
-from banks import load_bank
+from banks import load_bank, nbgrader_autograde
 
 ASSIGNMENTS = ("vae", "gan")
 BANKS = {assignment: load_bank("mistakes", assignment) for assignment in ASSIGNMENTS}
@@ -156,7 +158,7 @@ def test_a_notebook_that_patches_torch_or_math_loses_every_point(sources, assign
 def test_tensor_checks_name_type_shape_and_dtype():
     import torch
 
-    from course_lib.grading_torch import check_float_dict, check_scalar, check_tensor, substituted
+    from course_lib.grading.kernel import check_float_dict, check_scalar, check_tensor, substituted
 
     class Pretender(torch.Tensor):
         pass
@@ -180,7 +182,7 @@ def test_tensor_checks_name_type_shape_and_dtype():
 def test_comparisons_survive_a_patched_allclose():
     import torch
 
-    from course_lib.grading_torch import close
+    from course_lib.grading.kernel import close
 
     saved = torch.allclose
     torch.allclose = lambda *args, **kwargs: True  # what a submission could do in the grading kernel
@@ -238,7 +240,7 @@ def course(repo_root, tmp_path_factory):
         shutil.copytree(repo_root / "solutions" / assignment, root / "solutions" / assignment)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as report:
-        released = grading.main(["--root", str(root), "release", "--all"]) == 0
+        released = cli.main(["release", "--root", str(root), "--all"]) == 0
     release_s = time.perf_counter() - start
 
     expected = {}
@@ -253,7 +255,7 @@ def course(repo_root, tmp_path_factory):
 
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as log:
-        graded = grading.autograde(root, list(ASSIGNMENTS))
+        graded = nbgrader_autograde(root, list(ASSIGNMENTS))
     autograde_s = time.perf_counter() - start
     print(f"\n{report.getvalue()}{log.getvalue()}release --all {release_s:.1f} s; autograde of {len(expected)} "
           f"submissions {autograde_s:.1f} s ({autograde_s / len(expected):.1f} s per submission, with the gradebook "
@@ -265,7 +267,7 @@ def _gradebook_scores(root):
     """{student: {grade_id: points}} from nbgrader's gradebook; None for a grade left ungraded."""
     from nbgrader.api import Gradebook
 
-    coursedir, _ = grading._coursedir(root)
+    coursedir, _ = course_directory(root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         return {s.student_id: {g.name: None if g.needs_manual_grade else g.score for nb in s.notebooks for g in nb.grades}
                 for a in ASSIGNMENTS for s in gb.assignment_submissions(a)}
@@ -324,7 +326,7 @@ def test_feedback_shows_results_not_hidden_tests(course):
         function, mistake = BANKS[assignment].ROUND_TRIP[0]
         student = _student_id(f"{assignment} {function} {mistake}")
         with contextlib.redirect_stdout(io.StringIO()):
-            assert grading.feedback(root, [assignment], students=[student])
+            assert feedback(root, [assignment], students=[student])
         html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
         assert BANKS[assignment].MISTAKES[function][mistake][1] in html.replace("&#39;", "'").replace("&quot;", '"')
         assert "_hidden_tests_" not in html and "BEGIN HIDDEN TESTS" not in html
@@ -335,7 +337,7 @@ def test_feedback_shows_results_not_hidden_tests(course):
 def test_export_has_one_column_per_function(course, tmp_path):
     output = tmp_path / "grades.csv"
     with contextlib.redirect_stdout(io.StringIO()):
-        assert grading.main(["--root", str(course["root"]), "export", "--output", str(output)]) == 0
+        assert cli.main(["export", "--root", str(course["root"]), "--output", str(output)]) == 0
     with open(output, newline="") as f:
         rows = list(csv.DictReader(f))
     functions = [f for assignment in ASSIGNMENTS for f in BANKS[assignment].POINTS]

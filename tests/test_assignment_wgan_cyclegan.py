@@ -13,9 +13,8 @@ import nbformat
 import pytest
 import torch
 
-from course_lib.grading import CheckFailed, run_hidden_tests
-from course_lib.grading_torch_checks import (forbidden_decorated_calls, graded_references, largest_change,
-                                             parameter_values, scalar_tensor)
+from course_lib.grading.kernel import (CheckFailed, as_float, check_scalar, forbidden_decorated_calls, parameters_error,
+                                       run_hidden_tests, snapshot)
 
 from banks import load_bank
 
@@ -151,32 +150,25 @@ def test_a_mistake_loses_that_function_only_and_says_why(sources, assignment, fu
 # ---------------------------------------------------------------------------------------- the check helpers
 
 
-def test_scalar_tensor_names_the_property():
-    assert scalar_tensor(torch.tensor(1.5), "the loss").item() == 1.5
+def test_check_scalar_names_the_property():
+    assert as_float(check_scalar(torch.tensor(1.5), "the loss")) == 1.5
     for value, words in [(1.5, "Python float"), (torch.ones(1), "0-dim"), (torch.tensor(1.0, dtype=torch.float64), "dtype"),
                          (torch.tensor(float("nan")), "finite"), ([1.0], "torch.Tensor")]:
         with pytest.raises(CheckFailed, match=re.escape(words)):
-            scalar_tensor(value, "the loss")
-
-
-def test_graded_references_swap_names_and_restore_them():
-    namespace = {"a": 1}
-    with graded_references(namespace, {"a": 2, "b": 3}):
-        assert namespace == {"a": 2, "b": 3}
-    assert namespace == {"a": 1}
+            check_scalar(value, "the loss")
 
 
 def test_parameter_snapshots_measure_changes():
     model = torch.nn.Linear(2, 2)
-    before = parameter_values(model)
-    assert largest_change(model, before) == 0
+    before = snapshot(model)
+    assert parameters_error(model, before) == 0
     with torch.no_grad():
         model.bias.add_(0.5)
-    assert largest_change(model, before) == pytest.approx(0.5)
+    assert parameters_error(model, before) == pytest.approx(0.5)
 
 
 def test_decorated_course_lib_functions_are_switched_off_while_grading():
-    """course_lib.training.clip_weights is wrapped by @torch.no_grad(), which grading.forbidden_calls
+    """course_lib.training.clip_weights is wrapped by @torch.no_grad(), which guard.forbidden_calls
     leaves running; forbidden_decorated_calls switches it off, and on again afterwards."""
     import course_lib.training as training
 
@@ -189,7 +181,7 @@ def test_decorated_course_lib_functions_are_switched_off_while_grading():
 
     def tests(clip):
         with forbidden_decorated_calls(["course_lib.losses", "course_lib.training"]):
-            from course_lib.grading import call
+            from course_lib.grading.kernel import call
             call(clip, "clip_weights(critic, 0.1)", critic, 0.1)
 
     with pytest.raises(CheckFailed, match="calls course_lib's implementation"):

@@ -21,9 +21,12 @@ import time
 import nbformat
 import pytest
 
-from course_lib import grading
+from course_lib.grading import cli
+from course_lib.grading.course import course_directory
+from course_lib.grading.feedback import feedback
+from course_lib.grading.release import release
 
-from banks import load_bank
+from banks import load_bank, nbgrader_autograde
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 
@@ -92,7 +95,7 @@ def course(repo_root, tmp_path_factory):
     for assignment in ASSIGNMENTS:
         shutil.copytree(repo_root / "solutions" / assignment, root / "solutions" / assignment)
     start = time.perf_counter()
-    released = grading.release(root, ASSIGNMENTS)
+    released = release(root, ASSIGNMENTS)
     timings = {"release": time.perf_counter() - start}
     reports, graded = {}, {}
     for assignment in ASSIGNMENTS:
@@ -105,7 +108,7 @@ def course(repo_root, tmp_path_factory):
             nbformat.write(build_submission(release_nb, source_nb, replacements), folder / f"{assignment}.ipynb")
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()) as report:
-            graded[assignment] = grading.autograde(root, [assignment])
+            graded[assignment] = nbgrader_autograde(root, [assignment])
         timings[assignment] = (time.perf_counter() - start, len(students))
         reports[assignment] = report.getvalue()
     summary = "; ".join(f"{a}: {s:.0f} s for {n} submissions ({s / n:.1f} s each)"
@@ -118,7 +121,7 @@ def gradebook_scores(root, assignment):
     """{student: {grade_id: points}}; None for a grade left ungraded."""
     from nbgrader.api import Gradebook
 
-    coursedir, _ = grading._coursedir(root)
+    coursedir, _ = course_directory(root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         return {s.student_id: {g.name: None if g.needs_manual_grade else g.score for nb in s.notebooks for g in nb.grades}
                 for s in gb.assignment_submissions(assignment)}
@@ -175,7 +178,7 @@ def test_failures_name_the_property_and_hide_the_tests(course, assignment):
 def test_feedback_shows_results_not_hidden_tests(course):
     root = course["root"]
     student = f"mistake_{slug('gradient_penalty')}__{slug('per-pixel eps')}"
-    assert grading.feedback(root, ["wgan_gp"], students=[student])
+    assert feedback(root, ["wgan_gp"], students=[student])
     html = (root / "feedback" / student / "wgan_gp" / "wgan_gp.html").read_text()
     assert "one number per example" in html
     assert "_hidden_tests_gradient_penalty" not in html and "BEGIN HIDDEN TESTS" not in html
@@ -183,7 +186,7 @@ def test_feedback_shows_results_not_hidden_tests(course):
 
 def test_export_writes_per_function_points(course, tmp_path):
     output = tmp_path / "grades.csv"
-    assert grading.main(["--root", str(course["root"]), "export", "--output", str(output)]) == 0
+    assert cli.main(["export", "--root", str(course["root"]), "--output", str(output)]) == 0
     with open(output, newline="") as f:
         rows = list(csv.DictReader(f))
     for assignment in ASSIGNMENTS:

@@ -134,7 +134,7 @@ def test_chapter_dependencies_follow_imports():
     deps = {p.relative_to(REPO).as_posix() for p in course_book.notebook_dependencies(chapter, REPO)}
     assert {"course_lib/__init__.py", "course_lib/config.py", "requirements.txt"} <= deps
     assert any(d.startswith("course_lib/results") for d in deps) and any(d.startswith("course_lib/data") for d in deps)
-    assert not any(d.startswith("course_lib/autograde") for d in deps), "chapter 1 does not import the autograder"
+    assert not any(d.startswith("course_lib/grading") for d in deps), "chapter 1 does not import the autograder"
 
 
 def test_relative_imports_are_resolved():

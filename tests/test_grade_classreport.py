@@ -14,9 +14,9 @@ import warnings
 import nbformat
 import pytest
 
-from course_lib.autograde import classreport, cli, scoring
-from course_lib.autograde.runner import RECORD, StudentResult
-from course_lib.grading import CheckFailed
+from course_lib.grading import classreport, cli, scoring
+from course_lib.grading.runner import RECORD, StudentResult
+from course_lib.grading.kernel import CheckFailed
 
 from banks import load_bank
 

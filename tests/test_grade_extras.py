@@ -6,9 +6,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GRADER_FILES = [ROOT / "course_lib" / name for name in ("grading.py", "grading_torch.py", "grading_torch_checks.py")]
-GRADER_FILES += sorted((ROOT / "course_lib" / "autograde").rglob("*.py"))
-GRADER_FILES += sorted((ROOT / "course_lib" / "grading").rglob("*.py")) if (ROOT / "course_lib" / "grading").is_dir() else []
+GRADER_FILES = sorted((ROOT / "course_lib" / "grading").rglob("*.py"))
 # import name -> distribution name, where they differ
 DISTRIBUTION = {"sklearn": "scikit-learn"}
 # imported by the kernel the grader launches (`python -m ipykernel_launcher`), not by an import statement

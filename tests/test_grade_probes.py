@@ -1,4 +1,4 @@
-"""The outside checks of course-grade (course_lib/autograde/probes/<assignment>.py) against the banks of
+"""The outside checks of course-grade (course_lib/grading/probes/<assignment>.py) against the banks of
 mistakes, in this process (no nbgrader, no kernel): the solution's cells are run in a fresh namespace,
 with at most one function replaced, the probe of each function writes its .npz as it would in the
 student's kernel, and the grader's comparison judges it against the solution's."""
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.autograde import compare
-from course_lib.autograde.probe import run_probes
+from course_lib.grading import compare
+from course_lib.grading.probe import run_probes
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "import sys, warnings\n"  # the banks' correct variants chatter with these, as nbgrader's tests allow
@@ -89,7 +89,7 @@ class Harness:
 
 
 def _probe_spec(assignment: str):
-    return importlib.import_module(f"course_lib.autograde.probes.{assignment}")
+    return importlib.import_module(f"course_lib.grading.probes.{assignment}")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -257,7 +257,7 @@ def test_results_that_only_claim_to_be_equal_are_refused(harnesses):
 def test_a_rounding_difference_is_an_outside_check_failure_not_tampering():
     """Issue 13 item 3: a probe that misses its tolerance by a rounding difference is not cheating."""
     import nbformat as nbf
-    from course_lib.autograde import scoring
+    from course_lib.grading import scoring
     cell = nbf.v4.new_code_cell("pass")
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "f", "points": 2, "solution": False, "locked": True}
     nb = nbf.v4.new_notebook(cells=[cell])
@@ -271,7 +271,7 @@ def test_a_rounding_difference_is_an_outside_check_failure_not_tampering():
 
 def test_a_failed_test_cell_note_carries_the_hidden_tests_diagnosis():
     import nbformat as nbf
-    from course_lib.autograde import scoring
+    from course_lib.grading import scoring
     cell = nbf.v4.new_code_cell("pass")
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "kl", "points": 2, "solution": False, "locked": True}
     cell.outputs = [nbf.v4.new_output("error", ename="CheckFailed", evalue="KL should be >= 0\nmore", traceback=[])]

@@ -9,8 +9,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_lib.autograde import compare, notebook, sandbox
-from course_lib.autograde.probe import run_probes
+from course_lib.grading import compare, notebook, sandbox
+from course_lib.grading.probe import run_probes
 
 from banks import load_bank
 
@@ -146,7 +146,7 @@ def test_the_sandbox_enforces_its_limits(tmp_path):
 def test_a_renamed_notebook_is_found_and_a_missing_one_is_not_called_malformed(tmp_path):
     """Trial finding: `vae-Copy1.ipynb` got 0 as "malformed notebook (not valid JSON ... char 0)"."""
     from types import SimpleNamespace
-    from course_lib.autograde import runner
+    from course_lib.grading import runner
     source = tmp_path / "source" / "vae"
     source.mkdir(parents=True)
     (source / "vae.ipynb").write_text("{}")

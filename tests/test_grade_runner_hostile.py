@@ -18,8 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import grading
-from course_lib.autograde import cli
+from course_lib.grading.course import course_directory
+from course_lib.grading.export import export
+from course_lib.grading.feedback import feedback
+from course_lib.grading.release import release
+from course_lib.grading import cli
 
 from banks import load_bank
 
@@ -39,7 +42,7 @@ def _tree(root: Path, skip) -> dict:
 def _scores(root):
     from nbgrader.api import Gradebook
 
-    coursedir, _ = grading._coursedir(root)
+    coursedir, _ = course_directory(root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         return {s.student_id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
                 for s in gb.assignment_submissions(ASSIGNMENT)}
@@ -51,7 +54,7 @@ def graded(repo_root, tmp_path_factory):
     shutil.copy(repo_root / "nbgrader_config.py", root)
     shutil.copytree(repo_root / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
     with contextlib.redirect_stdout(io.StringIO()):
-        assert grading.release(root, [ASSIGNMENT])
+        assert release(root, [ASSIGNMENT])
     release_nb = nbformat.read(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     source = {c.id: c.source for c in nbformat.read(root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                                     as_version=4).cells}
@@ -130,7 +133,7 @@ def test_a_rerun_grades_nothing_and_keeps_manual_grades(graded, tmp_path):
     from nbgrader.api import Gradebook
 
     root = graded["root"]
-    coursedir, _ = grading._coursedir(root)
+    coursedir, _ = course_directory(root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         grade = gb.find_grade("generator_loss", ASSIGNMENT, ASSIGNMENT, "wrong_answer")
         grade.manual_score = 1.5
@@ -155,13 +158,13 @@ def test_feedback_and_export_work_on_what_course_grade_wrote(graded, tmp_path):
     root = graded["root"]
     students = ["solution", "wrong_answer"]
     with contextlib.redirect_stdout(io.StringIO()) as out:
-        assert grading.feedback(root, [ASSIGNMENT], students), out.getvalue()
+        assert feedback(root, [ASSIGNMENT], students), out.getvalue()
     for student in students:
         page = (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert "BEGIN HIDDEN TESTS" not in page and "run_probes" not in page  # neither tests nor probes leak
     assert "earns 0 of" in (root / "feedback" / "wrong_answer" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     with contextlib.redirect_stdout(io.StringIO()):
-        grading.export(root, tmp_path / "grades.csv")
+        export(root, tmp_path / "grades.csv")
     with open(tmp_path / "grades.csv", newline="") as f:
         exported = {row["student_id"]: row for row in csv.DictReader(f)}
     scores = _scores(root)  # manual scores, where given, count

@@ -12,7 +12,7 @@ import textwrap
 import nbformat
 import pytest
 
-from course_lib.grading import CheckFailed, borrowed_implementation, call, check, forbidden_calls
+from course_lib.grading.kernel import CheckFailed, borrowed_implementation, call, check, forbidden_calls
 
 FUNCTIONS = ("fit_naive_bayes", "sample_naive_bayes", "naive_bayes_log_likelihood")
 POINTS = {"fit_naive_bayes": 4, "sample_naive_bayes": 3, "naive_bayes_log_likelihood": 3}

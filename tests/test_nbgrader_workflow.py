@@ -16,7 +16,13 @@ import time
 import nbformat
 import pytest
 
-from course_lib import grading
+from course_lib.grading import cli
+from course_lib.grading.course import course_directory
+from course_lib.grading.export import recorded_flags
+from course_lib.grading.feedback import feedback
+from course_lib.grading.release import release
+
+from banks import nbgrader_autograde
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 
@@ -104,7 +110,7 @@ def course(repo_root, tmp_path_factory):
     shutil.copy(repo_root / "nbgrader_config.py", root)
     shutil.copytree(repo_root / "solutions", root / "solutions")
     start = time.perf_counter()
-    released = grading.release(root, [ASSIGNMENT])
+    released = release(root, [ASSIGNMENT])
     release_s = time.perf_counter() - start
 
     source_nb = nbformat.read(root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -123,7 +129,7 @@ def course(repo_root, tmp_path_factory):
 
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as report:
-        graded = grading.autograde(root, [ASSIGNMENT])
+        graded = nbgrader_autograde(root, [ASSIGNMENT])
     autograde_s = time.perf_counter() - start
     print(f"\n{report.getvalue()}release {release_s:.1f} s; autograde of {len(SUBMISSIONS)} submissions "
           f"(and {len(BROKEN)} broken ones) {autograde_s:.1f} s")
@@ -134,7 +140,7 @@ def _gradebook_scores(root):
     """{student: {grade_id: points}} from nbgrader's gradebook; None for a grade left ungraded."""
     from nbgrader.api import Gradebook
 
-    coursedir, _ = grading._coursedir(root)
+    coursedir, _ = course_directory(root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         return {s.student_id: {g.name: None if g.needs_manual_grade else g.score for nb in s.notebooks for g in nb.grades}
                 for s in gb.assignment_submissions(ASSIGNMENT)}
@@ -192,7 +198,7 @@ def test_failures_name_the_property_and_hide_the_tests(course):
 
 def test_feedback_shows_results_not_hidden_tests(course):
     root = course["root"]
-    assert grading.feedback(root, [ASSIGNMENT], students=["wrong_fit"])
+    assert feedback(root, [ASSIGNMENT], students=["wrong_fit"])
     html = (root / "feedback" / "wrong_fit" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "should sum to 1" in html
     assert "_hidden_tests_fit" not in html and "BEGIN HIDDEN TESTS" not in html
@@ -200,7 +206,7 @@ def test_feedback_shows_results_not_hidden_tests(course):
 
 def test_export_writes_per_function_points(course, tmp_path):
     output = tmp_path / "grades.csv"
-    assert grading.main(["--root", str(course["root"]), "export", "--output", str(output)]) == 0
+    assert cli.main(["export", "--root", str(course["root"]), "--output", str(output)]) == 0
     with open(output, newline="") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert list(next(iter(rows.values()))) == ["student_id", "assignment", "status", *POINTS, "score", "max_score", "flags"]
@@ -218,16 +224,16 @@ def test_export_marks_course_grade_flags(tmp_path):
     """Trial finding: a submission course-grade flagged (0 points) was exported as ``graded``."""
     folder = tmp_path / "s" / "vae"
     folder.mkdir(parents=True)
-    assert grading._course_grade_flags(folder) == []
+    assert recorded_flags(folder) == []
     (folder / ".course-grade-vae.json").write_text(json.dumps({"result": {"flags": ["missing notebook"]}}))
     (folder / ".course-grade-other.json").write_text("not json")
-    assert grading._course_grade_flags(folder) == ["missing notebook"]
+    assert recorded_flags(folder) == ["missing notebook"]
 
 
 def test_the_command_line_names_what_is_wrong(course):
     with pytest.raises(SystemExit, match=r"no assignment \['vea'\] in .*available: \[.*'naive_bayes'.*'vae'"):
-        grading.main(["--root", str(course["root"]), "release", "vea"])
+        cli.main(["release", "--root", str(course["root"]), "vea"])
     with pytest.raises(SystemExit, match="not both"):
-        grading.main(["--root", str(course["root"]), "autograde", "--all", "naive_bayes"])
+        cli.main(["feedback", "--root", str(course["root"]), "--all", "naive_bayes"])
     with pytest.raises(SystemExit, match="has no nbgrader_config.py"):
-        grading.main(["--root", str(course["root"] / "submitted"), "export"])
+        cli.main(["export", "--root", str(course["root"] / "submitted")])

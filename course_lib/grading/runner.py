@@ -24,7 +24,8 @@ from typing import Dict, List, Optional, Sequence
 
 import nbformat
 
-from course_lib.autograde import compare, notebook as notebooks, sandbox, scoring
+from course_lib.grading import compare, notebook as notebooks, sandbox, scoring
+from course_lib.grading.course import course_directory, run_converter
 
 MISSING_MARK = b"\0missing\0"  # not JSON, so never a real notebook
 RENAMED_MARK = b"\0renamed\0"
@@ -62,7 +63,7 @@ class GradingError(RuntimeError):
 
 def _probe_sources(assignment: str) -> List[str]:
     """One cell per probed function (a hanging function then costs only its own probe)."""
-    return [("from course_lib.autograde.probe import run_probes as _course_grade_probe\n"
+    return [("from course_lib.grading.probe import run_probes as _course_grade_probe\n"
              f"_course_grade_probe({assignment!r}, globals(), 'probe-{name}.npz', {name!r})")
             for name in _probes(assignment)[0]]
 
@@ -80,7 +81,7 @@ def _load_probes(paths: Sequence[Path]) -> Dict:
 
 def _probes(assignment: str):
     try:
-        module = importlib.import_module(f"course_lib.autograde.probes.{assignment}")
+        module = importlib.import_module(f"course_lib.grading.probes.{assignment}")
     except ModuleNotFoundError:
         return {}, {}
     return module.PROBES, getattr(module, "TOLERANCES", {})
@@ -109,10 +110,8 @@ class Run:
 
     def __init__(self, root: Path, assignment: str, submitted: Optional[Path], jobs: int, isolation: str,
                  limits: Optional[sandbox.Limits], force: bool, students: Sequence[str], log=print):
-        from course_lib import grading
-
         self.root, self.assignment, self.force, self.log = root, assignment, force, log
-        self.coursedir, config = grading._coursedir(root)
+        self.coursedir, config = course_directory(root)
         self.submitted = (submitted or root / self.coursedir.submitted_directory).resolve()
         self.jobs = max(1, jobs)
         self.mode = sandbox.detect_isolation(isolation)
@@ -130,9 +129,7 @@ class Run:
     def sync_gradebook(self, release: Path) -> None:
         from nbgrader.converters import GenerateAssignment
 
-        from course_lib import grading
-
-        result = grading._run(GenerateAssignment, self.root, self.assignment, release_directory=str(release))
+        result = run_converter(GenerateAssignment, self.root, self.assignment, release_directory=str(release))
         if not result["success"]:
             raise GradingError(f"nbgrader could not sync the gradebook from {self.source}:\n{result.get('log', '')[-2000:]}")
 

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from course_lib import losses
-from course_lib.autograde.probes import FixedNoiseGenerator, mlp, parameters, seeded, substituted
+from course_lib.grading.probes import FixedNoiseGenerator, mlp, parameters, seeded, substituted
 
 
 def _scores(*shape: int, seed: int, shift: float = 0.0) -> torch.Tensor:

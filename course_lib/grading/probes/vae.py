@@ -2,7 +2,7 @@
 import torch
 
 from course_lib import losses, sampling
-from course_lib.autograde.probes import parameters, seeded, substituted
+from course_lib.grading.probes import parameters, seeded, substituted
 
 
 def _normal(*shape: int, seed: int, scale: float = 1.0) -> torch.Tensor:

@@ -1,13 +1,13 @@
-"""Run one built notebook in the sandbox and print the result as JSON: ``python -m course_lib.autograde.worker JOB_DIR``.
+"""Run one built notebook in the sandbox and print the result as JSON: ``python -m course_lib.grading.worker JOB_DIR``.
 
 The worker is the grader's side of the sandbox: it drives the student's kernel (which
-:mod:`course_lib.autograde.launch` confines) cell by cell, keeps at most ``output_limit`` bytes of
+:mod:`course_lib.grading.launch` confines) cell by cell, keeps at most ``output_limit`` bytes of
 output, stops a cell after ``cell_timeout`` seconds, notices a dead kernel, and finally runs the
-assignment's probe cell (:mod:`course_lib.autograde.probe`). In the ``namespace`` mode it is process
+assignment's probe cell (:mod:`course_lib.grading.probe`). In the ``namespace`` mode it is process
 1 of fresh PID, mount, network and IPC namespaces: it first hides the paths listed in the job from
 the kernel, and when it exits every process the student started dies with it.
 
-It reads ``JOB_DIR/job.json`` (written by :mod:`course_lib.autograde.sandbox`) and writes one JSON
+It reads ``JOB_DIR/job.json`` (written by :mod:`course_lib.grading.sandbox`) and writes one JSON
 object to stdout: ``{"notebook": ..., "status": {cell index: "ok" | "error" | "timeout"}, "flags": [...]}``.
 """
 from __future__ import annotations
@@ -85,7 +85,7 @@ def enter_namespace(job_dir: Path, jobs_root: Path, hide: list[str], temp: str) 
 def _kernelspec(job_dir: Path, limits: dict) -> None:
     folder = job_dir / "jupyter" / "kernels" / "course-grade"
     folder.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "course_lib.autograde.launch", json.dumps(limits), "--",
+    argv = [sys.executable, "-m", "course_lib.grading.launch", json.dumps(limits), "--",
             sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
             "--HistoryManager.hist_file=:memory:"]
     (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "grading sandbox",

@@ -5,7 +5,7 @@ A function earns its points only when both hold:
 (a) its hidden-test cell ran to the end without an error or stderr output (nbgrader's own rule,
     :func:`nbgrader.utils.determine_grade`; the student sees this cell's message in the feedback);
 (b) the outside check passes: the probe values the student's kernel wrote equal, in the grader's
-    own process, the solution's (:mod:`course_lib.autograde.compare`).
+    own process, the solution's (:mod:`course_lib.grading.compare`).
 
 When (a) holds and (b) does not, the function earns 0 and the submission is flagged
 ``outside check failed`` (the note names the probe and the difference): an honest mistake the
@@ -23,13 +23,13 @@ from typing import Dict, List, Mapping, Optional
 import numpy as np
 from nbformat import NotebookNode
 
-from course_lib.autograde.compare import DEFAULT_TOLERANCE, function_arrays, mismatch
+from course_lib.grading.compare import DEFAULT_TOLERANCE, function_arrays, mismatch
+from course_lib.grading.kernel.checks import TamperingDetected
 
 TAMPERING = "tampering detected"
 OUTSIDE_CHECK = "outside check failed"
 ROUNDING_FACTOR = 1000  # a probe within 1000x the tolerance is a rounding difference, not tampering
 MEMORY_LIMIT = "memory limit"
-_TAMPER_SIGNS = ("the notebook replaced",)  # course_lib.grading_torch.check_untampered's message
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory")
 
 
@@ -75,8 +75,8 @@ def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dic
         result.notes = dict.fromkeys(max_scores, "not graded")
         return result
     texts = list(_texts(nb))
-    if any(sign in t for t in texts for sign in _TAMPER_SIGNS):
-        result.flags.append(TAMPERING)
+    if any(out.get("ename") == TamperingDetected.__name__ for cell in nb.cells for out in cell.get("outputs", [])):
+        result.flags.append(TAMPERING)  # the in-kernel guard's own exception class, raised by a test cell
     if any(sign in t for t in texts for sign in _MEMORY_SIGNS):
         result.flags.append(MEMORY_LIMIT)
     for index, cell in enumerate(nb.cells):
@@ -88,7 +88,7 @@ def score(nb: Optional[NotebookNode], status: Mapping[int, str], max_scores: Dic
             diagnosis = _diagnosis(cell)
             if diagnosis:
                 result.notes[gid] += f": {diagnosis[:200]}"
-                result.failures[gid] = diagnosis  # for the class report (course_lib.autograde.classreport)
+                result.failures[gid] = diagnosis  # for the class report (course_lib.grading.classreport)
             continue
         in_kernel, _ = determine_grade(cell)
         if in_kernel != max_scores[gid]:

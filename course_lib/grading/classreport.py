@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from course_lib.autograde.runner import RECORD, StudentResult
-from course_lib.autograde.scoring import TAMPERING
+from course_lib.grading.course import course_directory
+from course_lib.grading.runner import RECORD, StudentResult
+from course_lib.grading.scoring import TAMPERING
 
 FULL, LOST, FLAGGED = "full marks", "lost points", "flagged"
 OUTCOMES = (FULL, LOST, FLAGGED)
@@ -208,9 +209,7 @@ def report(root: Path, assignment: str, output: Optional[Path] = None) -> Option
 
     Written to ``output`` (default: the course's ``autograded/`` folder).
     """
-    from course_lib import grading
-
-    coursedir, _ = grading._coursedir(Path(root).resolve())
+    coursedir, _ = course_directory(Path(root).resolve())
     autograded = Path(coursedir.root) / coursedir.autograded_directory
     results = load(autograded, assignment)
     if not results:

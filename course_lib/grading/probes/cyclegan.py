@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from course_lib import losses
-from course_lib.autograde.probes import seeded, substituted
+from course_lib.grading.probes import seeded, substituted
 from course_lib.models import PatchDiscriminator, ResnetGenerator
 
 

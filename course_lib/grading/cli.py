@@ -1,17 +1,22 @@
-"""``course-grade``: the instructor's sandboxed, parallel autograder.
+"""``course-grade``: the instructor's one grading command (sandboxed, parallel autograding).
 
-Run from the course root (the folder with ``nbgrader_config.py``)::
+Run from the course root (the folder with ``nbgrader_config.py``), or pass ``--root``::
 
+    course-grade release  [--all | ASSIGNMENT ...]                 # solutions/ -> assignments/
     course-grade autograde ASSIGNMENT [--submitted DIR] [--jobs N] [--report FILE.csv]
                            [--isolation auto|namespace|user|process] [--force] [--student ID ...]
-    course-grade report ASSIGNMENT [--output DIR]
+    course-grade feedback [--all | ASSIGNMENT ...] [--student ID ...]  # autograded/ -> feedback/
+    course-grade export   [--output grades.csv]
+    course-grade report   ASSIGNMENT [--output DIR]                 # the class report
 
 ``DIR`` holds ``<student>/<assignment>/<notebook>.ipynb`` (default: the course's ``submitted/``).
 The run prints a table of the points of every student per function, with flags, and writes the
 same to ``--report``; then it writes the class report (``report``: per graded function, how many
 students earned full marks, lost the points or were flagged, the most frequent failed properties
 and the score distribution) to ``autograded/class-report-ASSIGNMENT.{csv,html}`` and prints its
-path. Exit status 0 when every student was graded without a flag, 1 otherwise.
+path. ``autograde`` exits with status 0 when every student was graded without a flag, 1 when
+some were flagged, 2 when it could not grade; ``release`` and ``feedback`` print ``ok`` or
+``FAILED`` per assignment or student and exit with 1 when anything failed.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from course_lib.autograde import classreport, report, runner, sandbox
+from course_lib.grading import classreport, course, export, feedback, release, report, runner, sandbox
 
 
 def _quiet_gradebook_warnings() -> None:
@@ -39,7 +44,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="course-grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    sub = commands.add_parser("autograde", help="grade every submission of an assignment")
+    for name, text in (("release", "regenerate the student versions (assignments/) from solutions/"),
+                       ("feedback", "write HTML feedback for the autograded submissions")):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+        sub.add_argument("--all", action="store_true", help="every assignment in the source folder")
+        sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
+        if name == "feedback":
+            sub.add_argument("--student", nargs="+", default=(), help="only these students")
+    sub = commands.add_parser("export", help="write the grades CSV (status, points per function, flags)")
+    sub.add_argument("--output", type=Path, default=Path("grades.csv"), help="default: grades.csv")
+    sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
+    sub = commands.add_parser("autograde", help="grade every submission of an assignment, each in a sandbox")
     sub.add_argument("assignment", metavar="ASSIGNMENT")
     sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
     sub.add_argument("--submitted", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)")
@@ -57,13 +73,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
     sub.add_argument("--output", type=Path, help="folder for class-report-ASSIGNMENT.{csv,html} (default: autograded/)")
     args = parser.parse_args(argv)
+    if args.command in ("release", "feedback"):
+        root = args.root.resolve()
+        names = course.assignments(root, args.assignments, args.all)
+        if args.command == "release":
+            return 0 if release.release(root, names) else 1
+        return 0 if feedback.feedback(root, names, args.student) else 1
+    if args.command == "export":
+        export.export(args.root.resolve(), args.output)
+        return 0
     if args.command == "report":
         return 0 if _class_report(args.root, args.assignment, args.output) else 2
     limits = None
     if args.cell_timeout or args.timeout != 600 or args.memory != 3 or args.max_output != 2:
-        from course_lib import grading
-
-        _, config = grading._coursedir(args.root.resolve())
+        _, config = course.course_directory(args.root.resolve())
         limits = sandbox.Limits(cell_timeout=args.cell_timeout or float(config.get("Execute", {}).get("timeout", 60)),
                                 notebook_timeout=args.timeout, memory=int(args.memory * sandbox.GIB),
                                 output=int(args.max_output * 1024 ** 2))

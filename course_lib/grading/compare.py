@@ -14,7 +14,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from course_lib.autograde.probe import SEPARATOR
+from course_lib.grading.probe import SEPARATOR
 
 DEFAULT_TOLERANCE = (1e-4, 1e-5)
 

@@ -2,7 +2,7 @@
 
 The runner appends one cell per graded function ``f``, ``run_probes(ASSIGNMENT, globals(), "probe-f.npz", "f")``,
 after the notebook (a function that hangs or kills the kernel then costs only its own values).
-For the function (every function in ``course_lib.autograde.probes.<assignment>.PROBES`` when
+For the function (every function in ``course_lib.grading.probes.<assignment>.PROBES`` when
 ``only`` is None) it calls the probe
 (``probe(fn, namespace)`` returns tensors, floats, arrays, or dicts and lists of them), turns the
 result into numpy arrays of exact built-in types, and writes them all to one ``.npz`` file without
@@ -44,7 +44,7 @@ def flatten(prefix: str, value, out: dict) -> None:
 
 
 def run_probes(assignment: str, namespace: dict, path: str, only: str | None = None) -> None:
-    spec = importlib.import_module(f"course_lib.autograde.probes.{assignment}")
+    spec = importlib.import_module(f"course_lib.grading.probes.{assignment}")
     arrays: dict = {}
     for name, probe in spec.PROBES.items():
         if only is not None and name != only:

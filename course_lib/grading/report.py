@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 from typing import List, Sequence
 
-from course_lib.autograde.runner import StudentResult
+from course_lib.grading.runner import StudentResult
 
 COLUMNS = ["student_id", "assignment", "score", "max_score", "flags"]
 

@@ -3,25 +3,13 @@
 A probe fixes every input and every source of randomness, so that any correct implementation
 returns the same numbers (up to float rounding) as the solution. It substitutes the reference
 implementations of ``course_lib`` for the other graded functions that ``fn`` calls, so each
-function is judged on its own, as the hidden tests do. ``TOLERANCES`` (optional) gives
+function is judged on its own, as the hidden tests do (with the same
+:func:`~course_lib.grading.kernel.checks.substituted`). ``TOLERANCES`` (optional) gives
 ``{function: (rtol, atol)}`` where the default (1e-4, 1e-5) does not fit.
 """
-import contextlib
-
 import torch
 
-
-@contextlib.contextmanager
-def substituted(namespace: dict, **values):
-    """Set names in ``namespace`` for the duration of the block, then put the old values back."""
-    saved = {name: namespace[name] for name in values if name in namespace}
-    namespace.update(values)
-    try:
-        yield
-    finally:
-        for name in values:
-            namespace.pop(name, None)
-        namespace.update(saved)
+from course_lib.grading.kernel.checks import substituted  # noqa: F401  (the probes' stand-ins, as in the hidden tests)
 
 
 def seeded(seed: int) -> torch.Generator:

@@ -206,7 +206,7 @@ def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str,
            "probe_sources": list(probe_sources), "limits": kernel_limits, "namespace": mode == "namespace",
            "jobs_root": str(jobs_root), "temp": tempfile.gettempdir(), "hide": [str(p) for p in hide]}
     (job_dir / "job.json").write_text(json.dumps(job))
-    command = [sys.executable, "-m", "course_lib.autograde.worker", str(job_dir)]
+    command = [sys.executable, "-m", "course_lib.grading.worker", str(job_dir)]
     if mode == "namespace":
         command = _UNSHARE + command
     env = _environment(work)

@@ -1,4 +1,4 @@
-"""Start a student's kernel inside the sandbox: ``python -m course_lib.autograde.launch LIMITS -- CMD ...``.
+"""Start a student's kernel inside the sandbox: ``python -m course_lib.grading.launch LIMITS -- CMD ...``.
 
 ``LIMITS`` is a JSON object (see :func:`confine`). The launcher sets the resource limits, detaches
 the kernel's standard streams (so nothing it prints reaches the grader's pipe), forbids gaining

@@ -1,24 +1,26 @@
-"""Tensor checks for the hidden tests of the PyTorch assignments (used with :mod:`course_lib.grading`).
+"""The tensor checks of the hidden tests, inside the student's kernel: one vocabulary for every assignment.
 
 Every check verifies the exact type, shape and dtype of a student's result before comparing values,
 so an object that merely pretends to be a tensor, or a 1-element tensor where a 0-dim one is due,
-fails with a message that says so. Comparisons use torch functions captured when this module is
-first imported: the assignments import it in their locked setup cell, before any student code runs.
-:func:`guarded` also fails a function's tests when the notebook has replaced one of the torch,
-``math`` or builtin functions the tests rely on (``torch.allclose = lambda *a, **k: True``).
+fails with a message that says so (:class:`~course_lib.grading.kernel.checks.CheckFailed`). The
+checks hold no reference implementation. Comparisons use torch functions captured when this module
+is first imported: the assignments import :mod:`course_lib.grading.kernel` in their locked setup
+cell, before any student code runs.
+
+* results: :func:`check_tensor`, :func:`check_scalar` (a loss: a finite 0-dim tensor),
+  :func:`check_float_dict` (what a training step returns), :func:`as_float`, :func:`describe`;
+* values: :func:`close`, :func:`max_error`, :func:`show`;
+* modules: :func:`snapshot` of the parameters, then :func:`parameters_close` / :func:`parameters_error`.
 """
 from __future__ import annotations
 
-import builtins
-import contextlib
 import math
-from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .grading import check
+from .checks import check
 
 Tensor = torch.Tensor
 
@@ -32,47 +34,11 @@ _clone = torch.Tensor.clone
 _float = torch.Tensor.float
 _abs = torch.abs
 _max = torch.max
+_reshape = torch.Tensor.reshape
 _float_value = float.__float__
 
-# What the hidden tests rely on; a notebook that replaces any of these fails every graded test. (Not
-# torch.manual_seed: torch itself wraps it when torch._dynamo is first imported, e.g. by an optimizer.)
-_WATCHED_NAMES = (
-    (builtins, "builtins", ("abs", "all", "any", "float", "isinstance", "len", "max", "min", "round", "sum", "type",
-                            "zip")),
-    (math, "math", ("exp", "isclose", "isfinite", "log", "sqrt")),
-    (torch, "torch", ("abs", "allclose", "arccos", "cat", "cdist", "equal", "exp", "full", "isclose", "isfinite", "linspace",
-                      "log", "ones", "rand", "randn", "sigmoid", "sin", "stack", "tensor", "zeros")),
-    (F, "torch.nn.functional", ("binary_cross_entropy", "binary_cross_entropy_with_logits", "logsigmoid", "softplus")),
-    (torch.Tensor, "torch.Tensor", ("__add__", "__bool__", "__eq__", "__float__", "__ge__", "__gt__", "__le__",
-                                    "__lt__", "__mul__", "__neg__", "__radd__", "__rmul__", "__rsub__", "__sub__",
-                                    "__truediv__", "backward", "clone", "detach", "dim", "dtype", "exp", "flatten",
-                                    "float", "grad", "item", "mean", "norm", "numel", "pow", "requires_grad", "shape",
-                                    "std", "sum", "tolist", "view")),
-    (torch.autograd, "torch.autograd", ("grad",)),
-    (nn.Module, "torch.nn.Module", ("__call__", "parameters")),
-)
-_WATCHED = {(label, name): (owner, getattr(owner, name)) for owner, label, names in _WATCHED_NAMES for name in names}
-
-__all__ = ["check_untampered", "guarded", "describe", "check_tensor", "check_scalar", "check_float_dict", "close", "max_error", "show",
-           "snapshot", "parameters_close", "parameters_error", "substituted"]
-
-
-def check_untampered() -> None:
-    """Fail when the notebook has replaced a function the graded tests rely on (see ``_WATCHED_NAMES``)."""
-    for (label, name), (owner, original) in _WATCHED.items():
-        check(getattr(owner, name, None) is original, f"the notebook replaced {label}.{name}; the graded tests need "
-              "PyTorch and Python as they come, so this function earns no points")
-
-
-def guarded(tests: Callable[[Callable], None]) -> Callable[[Callable], None]:
-    """``tests`` with :func:`check_untampered` before and after (a replacement made while tests run counts too)."""
-
-    def run(fn: Callable) -> None:
-        check_untampered()
-        tests(fn)
-        check_untampered()
-
-    return run
+__all__ = ["describe", "check_tensor", "check_scalar", "as_float", "check_float_dict", "close", "max_error", "show",
+           "snapshot", "parameters_close", "parameters_error"]
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -104,12 +70,24 @@ def check_tensor(value: object, what: str, shape: Sequence[int], dtype: torch.dt
     return value
 
 
-def check_scalar(value: object, what: str, dtype: torch.dtype = torch.float32, finite: bool = True) -> float:
-    """Check that ``value`` is a 0-dim tensor of ``dtype`` (finite unless told); return it as a float."""
+def check_scalar(value: object, what: str, dtype: torch.dtype = torch.float32, finite: bool = True) -> Tensor:
+    """Check that ``value`` is a 0-dim ``torch.Tensor`` of ``dtype`` (finite unless told); return it.
+
+    ``what`` names the result in the messages, e.g. ``"critic_loss(real_scores, fake_scores)"``.
+    Use :func:`as_float` for its value as a Python float.
+    """
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        check(False, f"{what} should be a 0-dim torch.Tensor; yours is a Python {type(value).__name__} "
+                     "(keep the tensor: .item() cuts it from the graph, so no gradient can flow)")
     check_tensor(value, what, (), dtype)
-    number = _tolist(_detach(value))
+    number = as_float(value)
     check(not finite or math.isfinite(number), f"{what} should be a finite number; yours is {number}")
-    return number
+    return value
+
+
+def as_float(value: Tensor) -> float:
+    """A one-element tensor's value as a Python float (comparisons in plain Python, not ``torch.allclose``)."""
+    return float(_tolist(_reshape(_detach(value), ())))
 
 
 def check_float_dict(result: object, what: str, keys: Iterable[str]) -> Dict[str, float]:
@@ -169,25 +147,3 @@ def parameters_close(module: nn.Module, expected: Sequence[Tensor], rtol: float 
 def parameters_error(module: nn.Module, expected: Sequence[Tensor]) -> float:
     """Largest absolute difference between the parameters of ``module`` and ``expected``."""
     return max((max_error(p, e) for p, e in zip(module.parameters(), expected)), default=0.0)
-
-
-@contextlib.contextmanager
-def substituted(namespace: dict, **functions) -> Iterator[None]:
-    """Inside the block, ``namespace[name]`` is ``functions[name]``; restored (or removed) on exit.
-
-    The hidden test of a function that calls other graded functions (``vae_loss`` calls
-    ``kl_divergence``) puts correct versions of those in the notebook's namespace while it runs,
-    so a mistake costs the points of the function that holds it, and only those.
-    """
-    missing = object()
-    saved: List[Tuple[str, object]] = [(name, namespace.get(name, missing)) for name in functions]
-    try:
-        namespace.update(functions)
-        yield
-    finally:
-        for name, value in saved:
-            if value is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
-

@@ -2,7 +2,7 @@
 import torch
 
 from course_lib import losses
-from course_lib.autograde.probes import FixedNoiseGenerator, mlp, parameters, seeded, substituted
+from course_lib.grading.probes import FixedNoiseGenerator, mlp, parameters, seeded, substituted
 
 
 def _logits(n: int, seed: int, scale: float = 3.0) -> torch.Tensor:
