@@ -12,6 +12,7 @@ Every function states the equation it implements and its reduction. The conventi
 
 Contents:
     VAE              kl_divergence, reconstruction_loss, vae_loss
+    sparse AE        sparsity_kl_loss, l1_activity_loss
     GAN              discriminator_loss, generator_loss
     WGAN / WGAN-GP   critic_loss, wasserstein_generator_loss, gradient_penalty
     CycleGAN         cycle_consistency_loss, identity_loss, lsgan_discriminator_loss,
@@ -31,6 +32,8 @@ __all__ = [
     "kl_divergence",
     "reconstruction_loss",
     "vae_loss",
+    "sparsity_kl_loss",
+    "l1_activity_loss",
     "discriminator_loss",
     "generator_loss",
     "critic_loss",
@@ -153,6 +156,54 @@ def vae_loss(
             f"expected x and mu with the same batch size, got shapes {_shape(x)} and {_shape(mu)}"
         )
     return reconstruction_loss(x_logits, x) + beta * kl_divergence(mu, logvar)
+
+
+# ----------------------------------------------------------------------------- sparse autoencoders
+
+
+def sparsity_kl_loss(code: Tensor, target: float = 0.1, eps: float = 1e-6) -> Tensor:
+    r"""KL sparsity penalty of a sparse autoencoder's code, whose units fire with probability in (0, 1).
+
+    With :math:`\hat\rho_j = \frac{1}{N}\sum_n z_{nj}` the mean activation of code unit :math:`j`
+    over the batch and :math:`\rho` the target,
+
+    .. math::
+        \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j) = \sum_j \Big[\rho \log\frac{\rho}{\hat\rho_j}
+            + (1 - \rho) \log\frac{1 - \rho}{1 - \hat\rho_j}\Big],
+
+    the KL divergence between two Bernoulli distributions, zero only when every unit's mean
+    activation equals :math:`\rho`.
+
+    Reduction: the activations are **averaged over the batch first** (the penalty is on each
+    unit's mean, not on each example), then the KL terms are **summed over the code units**.
+    :math:`\hat\rho_j` is clamped to ``[eps, 1 - eps]`` so a dead unit gives a large finite value.
+
+    Args:
+        code: ``(N, units)`` activations in [0, 1] (e.g. after a sigmoid).
+        target: :math:`\rho`, the wanted mean activation, in (0, 1).
+    """
+    _check_tensor("code", code, min_dim=2, batch_hint=" as (N, units)")
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"target sparsity must lie in (0, 1), got {target}")
+    lo, hi = float(code.detach().min()), float(code.detach().max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"sparsity_kl_loss needs activations in [0, 1] (a sigmoid code), got values in [{lo:.3g}, {hi:.3g}]")
+    rho_hat = code.flatten(1).mean(dim=0).clamp(eps, 1.0 - eps)  # (units,) mean over the batch
+    rho = torch.as_tensor(target, dtype=rho_hat.dtype, device=rho_hat.device)
+    kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+    return kl.sum()  # sum over units
+
+
+def l1_activity_loss(code: Tensor) -> Tensor:
+    r"""L1 activity penalty :math:`\sum_j |z_j|` of a code, which pushes most units to exactly zero.
+
+    Reduction: **summed over the code units**, **averaged over the batch**.
+
+    Args:
+        code: ``(N, units)`` activations.
+    """
+    _check_tensor("code", code, min_dim=2, batch_hint=" as (N, units)")
+    return code.abs().flatten(1).sum(dim=1).mean()
 
 
 # ----------------------------------------------------------------------------- GAN

@@ -455,3 +455,42 @@ def test_cyclegan_generator_loss_defaults_and_no_identity(g):
     assert g_xy.calls == g_yx.calls == 2  # identity passes skipped
     assert out["identity"].dim() == 0 and out["identity"].item() == 0.0
     close(out["loss"], full["adversarial"] + 10.0 * full["cycle"])
+
+
+# ----------------------------------------------------------------------------- sparse autoencoders
+
+
+def test_sparsity_kl_loss_matches_hand_computed_bernoulli_kl():
+    # two units with batch means 0.3 and 0.1 (the second equals the target, so it adds 0)
+    code = torch.tensor([[0.2, 0.0], [0.4, 0.2]])
+    # KL(0.1 || 0.3) = 0.1 ln(0.1 / 0.3) + 0.9 ln(0.9 / 0.7) = -0.1098612 + 0.2261827 = 0.1163215
+    close(L.sparsity_kl_loss(code, target=0.1), torch.tensor(0.1163215), atol=1e-6, rtol=0)
+    # KL(0.5 || 0.25) = 0.5 ln 2 + 0.5 ln(2 / 3) = 0.5 ln(4 / 3) = 0.1438410, for each of 3 units
+    close(L.sparsity_kl_loss(torch.full((4, 3), 0.25), target=0.5), torch.tensor(3 * 0.1438410), atol=1e-6, rtol=0)
+    assert L.sparsity_kl_loss(torch.full((5, 7), 0.05), target=0.05).abs().item() < 1e-6  # zero at the target
+
+
+def test_sparsity_kl_loss_averages_over_the_batch_before_the_kl():
+    # per-example activations 0 and 1 average to 0.5: the penalty is KL(rho || 0.5), not a mean of KLs
+    code = torch.tensor([[0.0], [1.0]])
+    expected = 0.1 * math.log(0.1 / 0.5) + 0.9 * math.log(0.9 / 0.5)
+    close(L.sparsity_kl_loss(code, target=0.1), torch.tensor(expected), atol=1e-6, rtol=0)
+    assert torch.isfinite(L.sparsity_kl_loss(torch.zeros(3, 2), target=0.1))  # a dead unit stays finite
+    # its gradient pushes an over-active unit down and an under-active one up
+    z = torch.tensor([[0.5, 0.01]], requires_grad=True)
+    L.sparsity_kl_loss(z, target=0.1).backward()
+    assert z.grad[0, 0] > 0 and z.grad[0, 1] < 0
+
+
+def test_sparsity_kl_loss_rejects_bad_inputs():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        L.sparsity_kl_loss(torch.tensor([[-0.5, 0.2]]))
+    with pytest.raises(ValueError, match="target"):
+        L.sparsity_kl_loss(torch.rand(2, 3), target=1.0)
+    with pytest.raises(ValueError, match="batch dimension"):
+        L.sparsity_kl_loss(torch.rand(3))
+
+
+def test_l1_activity_loss_sums_units_and_averages_the_batch():
+    code = torch.tensor([[1.0, -2.0, 0.0], [0.5, 0.5, 0.0]])
+    close(L.l1_activity_loss(code), torch.tensor((3.0 + 1.0) / 2))

@@ -324,3 +324,57 @@ def test_dcgan_init_draws_small_normal_weights():
     deconv = [m for m in DCGANGenerator(base_channels=16).modules() if isinstance(m, nn.ConvTranspose2d)][0]
     assert abs(float(deconv.weight.std()) - 0.02) < 0.002
     assert math.isclose(float(DCGANDiscriminator().net[-1].weight.std()), 0.02, rel_tol=0.2)
+
+
+def test_tied_linear_shares_the_encoders_weight_storage():
+    from course_lib.models import TiedLinear, count_parameters
+
+    encoder_layer = nn.Linear(6, 3)
+    tied = TiedLinear(encoder_layer)
+    assert tied.weight.shape == (6, 3)
+    assert tied.weight.data_ptr() == encoder_layer.weight.data_ptr()  # a view, not a copy
+    assert count_parameters(tied) == 6  # the bias only
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(tied(x), x @ encoder_layer.weight + tied.bias)
+    with torch.no_grad():
+        encoder_layer.weight.add_(1.0)  # a change to the encoder shows in the decoder
+    torch.testing.assert_close(tied(x), x @ encoder_layer.weight + tied.bias)
+    tied(x).sum().backward()  # the decoder's gradient reaches the encoder's weight
+    assert encoder_layer.weight.grad is not None and encoder_layer.weight.grad.abs().sum() > 0
+    with pytest.raises(TypeError, match="nn.Linear"):
+        TiedLinear(nn.Conv2d(1, 1, 3))
+
+
+def test_dense_autoencoder_tied_halves_the_decoder_and_keeps_the_untied_layout():
+    from course_lib.models import TiedLinear, count_parameters
+
+    torch.manual_seed(0)
+    untied = DenseAutoencoder(in_shape=(1, 4, 4), latent_dim=2, hidden=(5,))
+    torch.manual_seed(0)
+    tied = DenseAutoencoder(in_shape=(1, 4, 4), latent_dim=2, hidden=(5,), tied=True)
+    decoder_linears = [m for m in tied.decoder if isinstance(m, TiedLinear)]
+    encoder_linears = [m for m in tied.encoder if isinstance(m, nn.Linear)]
+    for dec, enc in zip(decoder_linears, reversed(encoder_linears)):
+        assert dec.weight.data_ptr() == enc.weight.data_ptr()
+    assert count_parameters(tied.decoder) == 5 + 16  # biases only
+    assert count_parameters(tied) == count_parameters(untied) - (16 * 5 + 5 * 2)
+    assert len(list(tied.parameters())) == 6  # each shared weight listed once (for the optimizer)
+    x = torch.rand(3, 1, 4, 4)
+    assert tied(x).shape == x.shape
+    # the same seed gives the same encoder whether or not the decoder is tied
+    torch.testing.assert_close(tied.encode(x), untied.encode(x))
+    # a state dict round trip keeps the tie
+    copy_ = DenseAutoencoder(in_shape=(1, 4, 4), latent_dim=2, hidden=(5,), tied=True)
+    copy_.load_state_dict(tied.state_dict())
+    torch.testing.assert_close(copy_(x), tied(x))
+
+
+def test_dense_autoencoder_sigmoid_code_lies_in_the_unit_interval():
+    model = DenseAutoencoder(in_shape=(1, 4, 4), latent_dim=3, hidden=(5,), code_activation="sigmoid")
+    with torch.no_grad():
+        z = model.encode(torch.rand(8, 1, 4, 4) * 10)
+    assert z.shape == (8, 3) and float(z.min()) > 0 and float(z.max()) < 1
+    relu_code = DenseAutoencoder(in_shape=(1, 4, 4), latent_dim=3, hidden=(), code_activation="relu")
+    assert float(relu_code.encode(torch.randn(8, 1, 4, 4)).detach().min()) >= 0
+    with pytest.raises(ValueError, match="code_activation"):
+        DenseAutoencoder(code_activation="softmax")

@@ -634,3 +634,28 @@ def test_make_loader_caps_at_the_budget_and_is_reproducible():
     assert torch.equal(ordered, x)
     with pytest.raises(TypeError, match="Dataset"):
         make_loader("not data", batch_size=2)
+
+
+def test_sparse_autoencoder_train_step_reports_and_lowers_the_penalty():
+    from course_lib.losses import sparsity_kl_loss
+    from course_lib.models import DenseAutoencoder
+    from course_lib.training import sparse_autoencoder_train_step
+
+    seed_everything(0)
+    model = DenseAutoencoder(in_shape=(1, 4, 4), latent_dim=6, hidden=(8,), code_activation="sigmoid")
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x = torch.rand(16, 1, 4, 4)
+    with torch.no_grad():
+        z = model.encode(x)
+        expected = reconstruction_loss(model.decode(z), x) + 2.0 * sparsity_kl_loss(z, 0.1)
+    first = sparse_autoencoder_train_step(model, optimizer, x, penalty="kl", weight=2.0, target=0.1)
+    assert set(first) == {"loss", "reconstruction", "sparsity", "mean_activation"}
+    assert math.isclose(first["loss"], expected.item(), rel_tol=1e-5)
+    for _ in range(150):
+        last = sparse_autoencoder_train_step(model, optimizer, x, penalty="kl", weight=2.0, target=0.1)
+    assert last["sparsity"] < 0.2 * first["sparsity"]
+    assert abs(last["mean_activation"] - 0.1) < 0.05
+    l1 = sparse_autoencoder_train_step(model, optimizer, x, penalty="l1", weight=0.5)
+    assert math.isclose(l1["loss"], l1["reconstruction"] + 0.5 * l1["sparsity"], rel_tol=1e-5)
+    with pytest.raises(ValueError, match="penalty"):
+        sparse_autoencoder_train_step(model, optimizer, x, penalty="l2")

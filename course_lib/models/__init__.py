@@ -5,7 +5,7 @@ module          models
 ==============  =======================================================================
 classifiers     MLPClassifier, CNNClassifier (the feature extractor of the sample-quality
                 metrics), AttributeClassifier (multi-label)
-autoencoder     DenseAutoencoder, LinearAutoencoder, ConvAutoencoder, add_noise
+autoencoder     DenseAutoencoder, LinearAutoencoder, ConvAutoencoder, TiedLinear, add_noise
 vae             ConvVAE
 dcgan           DCGANGenerator, DCGANDiscriminator, dcgan_init_
 wgan            WGANCritic
@@ -14,7 +14,7 @@ cyclegan        ResnetGenerator, PatchDiscriminator
 blocks          shared layers, count_parameters
 ==============  =======================================================================
 """
-from .autoencoder import ConvAutoencoder, DenseAutoencoder, LinearAutoencoder, add_noise
+from .autoencoder import ConvAutoencoder, DenseAutoencoder, LinearAutoencoder, TiedLinear, add_noise
 from .blocks import SUPPORTED_IMAGE_SIZES, count_parameters
 from .classifiers import AttributeClassifier, CNNClassifier, MLPClassifier
 from .cyclegan import PatchDiscriminator, ResidualBlock, ResnetGenerator
@@ -39,6 +39,7 @@ __all__ = [
     "ResidualBlock",
     "ResnetGenerator",
     "SUPPORTED_IMAGE_SIZES",
+    "TiedLinear",
     "WGANCritic",
     "add_noise",
     "count_parameters",

@@ -4,7 +4,11 @@ All of them have ``encode(x) -> z``, ``decode(z) -> logits`` and ``forward(x) ->
 logits go to ``course_lib.losses.reconstruction_loss`` (binary cross-entropy with logits) and
 ``torch.sigmoid(logits)`` is the reconstructed image in [0, 1].
 
-* :class:`DenseAutoencoder` - fully connected; ``hidden=()`` with ``activation=None`` is linear.
+* :class:`DenseAutoencoder` - fully connected (a *stacked* autoencoder when ``hidden`` is not
+  empty); ``hidden=()`` with ``activation=None`` is linear; ``tied=True`` makes every decoder
+  layer use the transpose of its mirror encoder layer's weight (:class:`TiedLinear`);
+  ``code_activation="sigmoid"`` keeps the code in (0, 1), as a sparsity penalty needs.
+* :class:`TiedLinear` - a linear layer whose weight is the transpose of another ``nn.Linear``'s.
 * :class:`LinearAutoencoder` - the linear one by name: it learns the same subspace as PCA when
   trained with the squared error on its raw output (``reconstruction_loss(out, x, kind="mse")``).
 * :class:`ConvAutoencoder` - strided convolutions down to a dense bottleneck, transposed
@@ -22,6 +26,38 @@ from torch import nn
 from .blocks import check_images, conv_decoder, conv_encoder, make_activation
 
 NOISE_KINDS = ("gaussian", "dropout")
+CODE_ACTIVATIONS = (None, "relu", "sigmoid")
+
+
+class TiedLinear(nn.Module):
+    """``y = x W^T + b`` where ``W`` is the **transpose** of ``source.weight``, and ``b`` its own bias.
+
+    ``source`` maps ``in -> out`` with a weight of shape ``(out, in)``; this layer maps
+    ``out -> in`` with the weight ``source.weight.t()`` of shape ``(in, out)``: the same tensor
+    (same storage, same gradient), not a copy. Only the bias, ``source.in_features`` numbers, is
+    a parameter of this layer, so a tied decoder has about half the parameters of an untied one.
+    ``source`` is kept outside this module's parameters (the model that owns ``source`` trains,
+    saves and moves it), so ``count_parameters(tied_layer)`` counts the bias only.
+    """
+
+    def __init__(self, source: nn.Linear):
+        super().__init__()
+        if not isinstance(source, nn.Linear):
+            raise TypeError(f"TiedLinear ties to an nn.Linear, got {type(source).__name__}")
+        self._source = (source,)  # a tuple: not registered as a submodule, so not counted twice
+        self.in_features, self.out_features = source.out_features, source.in_features
+        self.bias = nn.Parameter(torch.zeros(source.in_features))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """``(out_features, in_features)``: a transposed view of the source layer's weight."""
+        return self._source[0].weight.t()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight, self.bias)  # (N, in) @ W^T + b
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, weight=transpose of the mirror encoder layer"
 
 
 class DenseAutoencoder(nn.Module):
@@ -38,26 +74,40 @@ class DenseAutoencoder(nn.Module):
         hidden: widths of the encoder's hidden layers; the decoder uses them in reverse.
         activation: ``"relu"``, ``"leaky_relu"``, ``"tanh"`` or ``None`` (no non-linearity: with
             ``hidden=()`` the model is ``decode(encode(x)) = W_d (W_e x + b_e) + b_d``).
+        tied: if True, every decoder layer is a :class:`TiedLinear` of its mirror encoder layer
+            (``W_d = W_e^T`` layer by layer, own biases), about halving the parameters.
+        code_activation: ``None`` (a linear code), ``"relu"`` or ``"sigmoid"`` (a code in (0, 1),
+            read as firing probabilities by :func:`course_lib.losses.sparsity_kl_loss`), applied
+            after the last encoder layer.
     """
 
     def __init__(self, in_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 2,
-                 hidden: Sequence[int] = (512, 256), activation: Optional[str] = "relu"):
+                 hidden: Sequence[int] = (512, 256), activation: Optional[str] = "relu",
+                 tied: bool = False, code_activation: Optional[str] = None):
         super().__init__()
+        if code_activation not in CODE_ACTIVATIONS:
+            raise ValueError(f"unknown code_activation {code_activation!r}; use one of {CODE_ACTIVATIONS}")
         self.in_shape = tuple(in_shape)
         self.latent_dim = latent_dim
         n_in = math.prod(self.in_shape)
         widths = [n_in, *hidden, latent_dim]
 
-        def mlp(sizes):  # Linear -> activation between layers, no activation after the last
+        def mlp(linears):  # Linear -> activation between layers, no activation after the last
             layers = []
-            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-                layers.append(nn.Linear(a, b))
-                if activation is not None and i < len(sizes) - 2:
+            for i, linear in enumerate(linears):
+                layers.append(linear)
+                if activation is not None and i < len(linears) - 1:
                     layers.append(make_activation(activation))
             return layers
 
-        self.encoder = nn.Sequential(nn.Flatten(), *mlp(widths))  # (N, latent_dim)
-        self.decoder = nn.Sequential(*mlp(widths[::-1]), nn.Unflatten(1, self.in_shape))  # (N, *in_shape)
+        encoder_linears = [nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])]
+        code = [] if code_activation is None else [nn.Sigmoid() if code_activation == "sigmoid" else nn.ReLU()]
+        self.encoder = nn.Sequential(nn.Flatten(), *mlp(encoder_linears), *code)  # (N, latent_dim)
+        if tied:  # decoder layer i is the transpose of encoder layer (L - 1 - i), with its own bias
+            decoder_linears = [TiedLinear(linear) for linear in reversed(encoder_linears)]
+        else:
+            decoder_linears = [nn.Linear(b, a) for a, b in reversed(list(zip(widths[:-1], widths[1:])))]
+        self.decoder = nn.Sequential(*mlp(decoder_linears), nn.Unflatten(1, self.in_shape))  # (N, *in_shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, *in_shape) -> (N, latent_dim)``."""

@@ -5,6 +5,8 @@ updates, for the adversarial models) and returns a dict of Python floats::
 
     classifier_train_step(model, optimizer, x, y)                   -> loss, accuracy
     autoencoder_train_step(model, optimizer, x, noise_fn=None)      -> loss
+    sparse_autoencoder_train_step(model, optimizer, x, penalty, weight, target)
+                                                                    -> loss, reconstruction, sparsity, mean_activation
     vae_train_step(model, optimizer, x, beta=1.0)                   -> loss, reconstruction, kl
     gan_train_step(G, D, g_opt, d_opt, real, latent_dim)            -> d_loss, g_loss, d_accuracy, d_real, d_fake
     clipped_critic_train_step(G, C, c_opt, real, latent_dim, clip_value) -> critic_loss, wasserstein_distance
@@ -44,7 +46,7 @@ Files, one subject each (the step files mirror ``course_lib.models``)::
     checkpoints.py  save_checkpoint, load_checkpoint
     loaders.py      make_loader
 """
-from .autoencoder import autoencoder_train_step, vae_train_step
+from .autoencoder import autoencoder_train_step, sparse_autoencoder_train_step, vae_train_step
 from .checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .classifier import classifier_train_step
 from .common import NonFiniteLossError, _device_of, _floats, _frozen, _latent, _update
@@ -66,6 +68,7 @@ __all__ = [
     "NonFiniteLossError",
     "classifier_train_step",
     "autoencoder_train_step",
+    "sparse_autoencoder_train_step",
     "vae_train_step",
     "gan_train_step",
     "clip_weights",
