@@ -91,3 +91,50 @@ def plot_history(
         ax.legend()
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_latent_histograms(
+    codes: dict,
+    ncols: int = 4,
+    bins: int = 40,
+    titles: Optional[Sequence[str]] = None,
+    value_range: Tuple[float, float] = (-4.0, 4.0),
+    panel_size: Tuple[float, float] = (2.6, 1.9),
+) -> plt.Figure:
+    """One panel per latent dimension: density histograms of each set of codes against N(0, 1).
+
+    Args:
+        codes: ``{label: (N, D) tensor or array}``, e.g. ``{"encoder means": mu, "sampled z": z}``;
+            every set must have the same ``D``.
+        titles: one title per dimension (default ``z1``, ``z2``, ...).
+        value_range: the x range of every panel (values outside it are not drawn).
+    """
+    import numpy as np
+
+    arrays = {label: np.asarray(values.detach().cpu() if torch.is_tensor(values) else values)
+              for label, values in codes.items()}
+    dims = {a.shape[1] if a.ndim == 2 else None for a in arrays.values()}
+    if len(dims) != 1 or None in dims:
+        raise ValueError(f"expected (N, D) codes with one D for every set, got shapes "
+                         f"{ {k: a.shape for k, a in arrays.items()} }")
+    (dim,) = dims
+    titles = list(titles) if titles is not None else [f"z{d + 1}" for d in range(dim)]
+    if len(titles) != dim:
+        raise ValueError(f"got {len(titles)} titles for {dim} dimensions")
+    nrows = -(-dim // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+                             sharex=True, squeeze=False)
+    edges = np.linspace(*value_range, bins + 1)
+    grid = np.linspace(*value_range, 200)
+    for d, ax in enumerate(axes.ravel()):
+        if d >= dim:
+            ax.set_axis_off()
+            continue
+        for label, values in arrays.items():
+            ax.hist(values[:, d], bins=edges, density=True, histtype="stepfilled", alpha=0.45, label=label)
+        ax.plot(grid, np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi), color="black", lw=1.2, label="N(0, 1)")
+        ax.set_title(titles[d], fontsize=9)
+        ax.set_yticks([])
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
