@@ -44,20 +44,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="course-grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("release", "regenerate the student versions (assignments/) from solutions/"),
-                       ("feedback", "write HTML feedback for the autograded submissions")):
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
-        sub.add_argument("--all", action="store_true", help="every assignment in the source folder")
         sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
-        if name == "feedback":
-            sub.add_argument("--student", nargs="+", default=(), help="only these students")
-    sub = commands.add_parser("export", help="write the grades CSV (status, points per function, flags)")
-    sub.add_argument("--output", type=Path, default=Path("grades.csv"), help="default: grades.csv")
-    sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
-    sub = commands.add_parser("autograde", help="grade every submission of an assignment, each in a sandbox")
+        return sub
+
+    sub = command("release", "regenerate the student versions (assignments/) from solutions/")
+    sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    sub.add_argument("--all", action="store_true", help="every assignment in the source folder")
+    sub = command("autograde", "grade every submission of an assignment, each student in a sandbox")
     sub.add_argument("assignment", metavar="ASSIGNMENT")
-    sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
     sub.add_argument("--submitted", type=Path, help="folder of <student>/<assignment>/ (default: submitted/)")
     sub.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="students graded at once (default: cores)")
     sub.add_argument("--report", type=Path, help="write the report to this CSV file")
@@ -68,9 +65,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_argument("--timeout", type=float, default=600, help="seconds per notebook (default: 600)")
     sub.add_argument("--memory", type=float, default=3, help="GiB of memory per student (default: 3)")
     sub.add_argument("--max-output", type=float, default=2, help="MiB of cell outputs kept per notebook (default: 2)")
-    sub = commands.add_parser("report", help="write the class report of an assignment (what the class got wrong)")
+    sub = command("feedback", "write HTML feedback (feedback/) for the autograded submissions")
+    sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    sub.add_argument("--all", action="store_true", help="every assignment in the source folder")
+    sub.add_argument("--student", nargs="+", default=(), help="only these students")
+    sub = command("export", "write the grades CSV (status, points per function, score, flags)")
+    sub.add_argument("--output", type=Path, default=Path("grades.csv"), help="default: grades.csv")
+    sub = command("report", "write the class report of an assignment (what the class got wrong)")
     sub.add_argument("assignment", metavar="ASSIGNMENT")
-    sub.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
     sub.add_argument("--output", type=Path, help="folder for class-report-ASSIGNMENT.{csv,html} (default: autograded/)")
     args = parser.parse_args(argv)
     if args.command in ("release", "feedback"):

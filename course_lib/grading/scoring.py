@@ -11,7 +11,8 @@ When (a) holds and (b) does not, the function earns 0 and the submission is flag
 ``outside check failed`` (the note names the probe and the difference): an honest mistake the
 hidden tests miss, or a rounding difference past the tolerance, looks exactly like this.
 ``tampering detected`` is kept for evidence of tampering: the in-kernel guard reporting a replaced
-function or environment, a notebook whose tests passed but that left no readable probe values, or
+function or environment (a test cell's error is a
+:class:`~course_lib.grading.kernel.checks.TamperingDetected`, recognised by its class name), a notebook whose tests passed but that left no readable probe values, or
 probe values that miss the solution's by more than ``ROUNDING_FACTOR`` times the tolerance although
 the hidden tests passed (what an input transformer or a grading-detecting switch produces).
 """
