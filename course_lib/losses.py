@@ -209,14 +209,18 @@ def l1_activity_loss(code: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------- GAN
 
 
-def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0) -> Tensor:
     r"""The GAN discriminator's binary cross-entropy (Goodfellow et al. 2014), from logits.
 
     .. math::
         \mathcal L_D = -\operatorname{mean}_i \log \sigma(D(x_i))
                        - \operatorname{mean}_j \log\big(1 - \sigma(D(G(z_j)))\big)
 
-    i.e. real examples labelled 1, fakes labelled 0.
+    i.e. real examples labelled 1, fakes labelled 0. ``real_label < 1`` is *one-sided label
+    smoothing* (Salimans et al. 2016): real examples get the target ``a = real_label``, so the
+    real term becomes :math:`-\operatorname{mean}_i [a \log \sigma(D(x_i)) + (1 - a) \log(1 - \sigma(D(x_i)))]`
+    and the best discriminator is :math:`a\,p_{data} / (p_{data} + p_g)` instead of
+    :math:`p_{data} / (p_{data} + p_g)`; fakes keep the target 0.
 
     Reduction: **each term averaged over its own batch** (over every element of the logits,
     so a PatchGAN's ``(N, 1, H, W)`` map works too), **the two terms summed**. Real and fake
@@ -224,7 +228,9 @@ def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """
     _check_tensor("real_logits", real_logits)
     _check_tensor("fake_logits", fake_logits)
-    real_term = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))  # -log D(x)
+    if not 0.0 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0, 1] (1: no smoothing, 0.9: the usual smoothing), got {real_label}")
+    real_term = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))  # -log D(x) at 1
     fake_term = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))  # -log(1 - D(G(z)))
     return real_term + fake_term
 

@@ -494,3 +494,18 @@ def test_sparsity_kl_loss_rejects_bad_inputs():
 def test_l1_activity_loss_sums_units_and_averages_the_batch():
     code = torch.tensor([[1.0, -2.0, 0.0], [0.5, 0.5, 0.0]])
     close(L.l1_activity_loss(code), torch.tensor((3.0 + 1.0) / 2))
+
+
+def test_discriminator_loss_one_sided_label_smoothing_matches_closed_form():
+    real, fake = torch.tensor([0.3, -1.2, 2.0]), torch.tensor([-0.5, 0.7])
+    sig = torch.sigmoid
+    expected = (-(0.9 * torch.log(sig(real)) + 0.1 * torch.log(1 - sig(real))).mean()
+                - torch.log(1 - sig(fake)).mean())
+    assert torch.allclose(L.discriminator_loss(real, fake, real_label=0.9), expected, atol=1e-6)
+    assert torch.equal(L.discriminator_loss(real, fake, real_label=1.0), L.discriminator_loss(real, fake))
+    # the real term is smallest at D(x) = real_label: the smoothed optimum of a lone real example
+    logits = torch.linspace(-5, 5, 2001)
+    per_logit = torch.stack([L.discriminator_loss(l.view(1), torch.tensor([-30.0]), real_label=0.9) for l in logits])
+    assert abs(float(sig(logits[per_logit.argmin()])) - 0.9) < 0.01
+    with pytest.raises(ValueError, match="real_label"):
+        L.discriminator_loss(real, fake, real_label=0.0)

@@ -378,3 +378,37 @@ def test_dense_autoencoder_sigmoid_code_lies_in_the_unit_interval():
     assert float(relu_code.encode(torch.randn(8, 1, 4, 4)).detach().min()) >= 0
     with pytest.raises(ValueError, match="code_activation"):
         DenseAutoencoder(code_activation="softmax")
+
+
+def test_conditional_dcgan_uses_the_label():
+    from course_lib.models.dcgan import ConditionalDCGANDiscriminator, ConditionalDCGANGenerator
+
+    torch.manual_seed(0)
+    g = ConditionalDCGANGenerator(latent_dim=8, n_classes=10, base_channels=8).eval()
+    d = ConditionalDCGANDiscriminator(in_channels=1, n_classes=10, base_channels=8).eval()
+    z, y = torch.randn(4, 8), torch.tensor([0, 3, 3, 9])
+    x = g(z, y)
+    assert x.shape == (4, 1, 28, 28) and x.abs().max() <= 1
+    assert d(x, y).shape == (4,)
+    assert not torch.allclose(g(z, y), g(z, (y + 1) % 10))  # the same z, another label: another image
+    assert not torch.allclose(d(x, y), d(x, (y + 1) % 10))
+    with pytest.raises(ValueError, match="labels must be in"):
+        g(z, torch.tensor([0, 1, 2, 10]))
+    with pytest.raises(ValueError, match="one label per"):
+        d(x, y[:3])
+
+
+def test_minibatch_std_appends_the_batch_spread():
+    from course_lib.models import MLPDiscriminator
+    from course_lib.models.toy import MinibatchStdDev
+
+    h = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    out = MinibatchStdDev()(h)
+    assert out.shape == (2, 3) and torch.allclose(out[:, 2], torch.tensor([1.0, 1.0]))  # std of (0, 2) and (1, 3) is 1
+    d = MLPDiscriminator(in_dim=2, hidden=16, depth=2, minibatch_std=True)
+    same = torch.zeros(8, 2)
+    spread = torch.cat([torch.zeros(7, 2), torch.full((1, 2), 5.0)])
+    assert d(same).shape == (8,)
+    assert not torch.allclose(d(same)[0], d(spread)[0])  # the same point scores differently in another batch
+    with pytest.raises(ValueError, match="N >= 2"):
+        MinibatchStdDev()(torch.zeros(1, 4))

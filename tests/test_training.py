@@ -659,3 +659,46 @@ def test_sparse_autoencoder_train_step_reports_and_lowers_the_penalty():
     assert math.isclose(l1["loss"], l1["reconstruction"] + 0.5 * l1["sparsity"], rel_tol=1e-5)
     with pytest.raises(ValueError, match="penalty"):
         sparse_autoencoder_train_step(model, optimizer, x, penalty="l2")
+
+
+def test_update_ema_is_an_exponential_average_with_warm_up():
+    from course_lib.training.dcgan import update_ema_
+
+    model, ema = nn.Linear(2, 1), nn.Linear(2, 1)
+    with torch.no_grad():
+        ema.weight.fill_(0.0)
+        model.weight.fill_(1.0)
+    update_ema_(ema, model, decay=0.9)
+    assert torch.allclose(ema.weight, torch.full_like(ema.weight, 0.1))  # 0.9 * 0 + 0.1 * 1
+    update_ema_(ema, model, decay=0.9)
+    assert torch.allclose(ema.weight, torch.full_like(ema.weight, 0.19))
+    with torch.no_grad():
+        ema.weight.fill_(0.0)
+    update_ema_(ema, model, decay=0.999, step=0)  # warm-up: decay min(0.999, 1/10) = 0.1
+    assert torch.allclose(ema.weight, torch.full_like(ema.weight, 0.9))
+    bn_model, bn_ema = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    bn_model.running_mean.fill_(2.0)
+    update_ema_(bn_ema, bn_model)
+    assert torch.equal(bn_ema.running_mean, bn_model.running_mean)  # buffers copied
+    with pytest.raises(ValueError, match="same architecture"):
+        update_ema_(nn.Linear(3, 1), model)
+    with pytest.raises(ValueError, match="decay"):
+        update_ema_(ema, model, decay=1.0)
+
+
+def test_gan_train_step_conditional_and_smoothed():
+    from course_lib.models.dcgan import ConditionalDCGANDiscriminator, ConditionalDCGANGenerator
+
+    seed_everything(0)
+    g = ConditionalDCGANGenerator(latent_dim=8, n_classes=10, base_channels=8)
+    d = ConditionalDCGANDiscriminator(in_channels=1, n_classes=10, base_channels=8)
+    g_opt, d_opt = torch.optim.Adam(g.parameters(), 1e-3), torch.optim.Adam(d.parameters(), 1e-3)
+    real, y, z = torch.rand(6, 1, 28, 28) * 2 - 1, torch.arange(6), torch.randn(6, 8)
+    with torch.no_grad():
+        g.train(); d.train()
+        fake = g(z, y)
+        expected = discriminator_loss(d(real, y), d(fake, y), real_label=0.9)
+    out = gan_train_step(g, d, g_opt, d_opt, real, 8, noise=z, labels=y, real_label=0.9)
+    assert math.isclose(out["d_loss"], expected.item(), rel_tol=1e-4)
+    with pytest.raises(ValueError, match="one label per real example"):
+        gan_train_step(g, d, g_opt, d_opt, real, 8, labels=y[:2])

@@ -108,3 +108,53 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.in_channels, self.image_size)
         return self.net(x).squeeze(1)  # (N,)
+
+
+def _one_hot(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    if labels.dim() != 1 or labels.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise ValueError(f"expected integer class labels of shape (N,), got {tuple(labels.shape)} {labels.dtype}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must be in 0..{n_classes - 1}, got {int(labels.min())}..{int(labels.max())}")
+    return nn.functional.one_hot(labels.long(), n_classes).float()  # (N, n_classes)
+
+
+class ConditionalDCGANGenerator(DCGANGenerator):
+    """A conditional DCGAN generator (Mirza & Osindero 2014): ``G(z, y)`` makes an image of class ``y``.
+
+    The label enters as a one-hot vector appended to the noise, ``[z, onehot(y)]``
+    ``(N, latent_dim + n_classes)``; the rest is :class:`DCGANGenerator`.
+    """
+
+    def __init__(self, latent_dim: int = 100, n_classes: int = 10, out_channels: int = 1, image_size: int = 28,
+                 base_channels: int = 64):
+        super().__init__(latent_dim + n_classes, out_channels, image_size, base_channels)
+        self.latent_dim, self.n_classes = latent_dim, n_classes
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        if len(labels) != len(z):
+            raise ValueError(f"expected one label per noise vector ({len(z)}), got {len(labels)}")
+        return self.net(torch.cat([z, _one_hot(labels, self.n_classes).to(z)], dim=1))
+
+
+class ConditionalDCGANDiscriminator(DCGANDiscriminator):
+    """A conditional DCGAN discriminator: ``D(x, y)`` scores whether ``x`` is a real image *of class y*.
+
+    The label enters as ``n_classes`` constant feature planes stacked on the image (plane ``y`` all
+    ones, the others zeros): ``(N, in_channels + n_classes, H, W)``; the rest is :class:`DCGANDiscriminator`.
+    A real digit shown with the wrong label is then something D can learn to reject, which is what
+    forces G to draw the requested class.
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, image_size: int = 28, base_channels: int = 64,
+                 batch_norm: bool = True, dropout: float = 0.0):
+        super().__init__(in_channels + n_classes, image_size, base_channels, batch_norm, dropout)
+        self.image_channels, self.n_classes = in_channels, n_classes
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        check_images(x, self.image_channels, self.image_size)
+        if len(labels) != len(x):
+            raise ValueError(f"expected one label per image ({len(x)}), got {len(labels)}")
+        planes = _one_hot(labels, self.n_classes).to(x)[:, :, None, None].expand(-1, -1, *x.shape[2:])  # (N, K, H, W)
+        return self.net(torch.cat([x, planes], dim=1)).squeeze(1)  # (N,)

@@ -36,17 +36,40 @@ class MLPGenerator(nn.Module):
         return self.net(z)
 
 
+class MinibatchStdDev(nn.Module):
+    """Append the batch's spread as one more feature (Karras et al. 2018, section 3).
+
+    ``(N, F) -> (N, F + 1)``: the standard deviation of each feature over the batch, averaged
+    over the features, is appended to every example. A batch of near-identical fakes (mode
+    collapse) then has a small value there that the discriminator can learn to reject, which a
+    discriminator looking at one example at a time cannot see. Needs batches of at least 2.
+    """
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if h.dim() != 2 or h.shape[0] < 2:
+            raise ValueError(f"expected features of shape (N, F) with N >= 2 (a batch statistic), got {tuple(h.shape)}")
+        spread = h.std(dim=0, unbiased=False).mean()  # scalar: mean over features of the std over the batch
+        return torch.cat([h, spread.expand(h.shape[0], 1)], dim=1)  # (N, F + 1)
+
+
 class MLPDiscriminator(nn.Module):
     """``points (N, in_dim) -> (N,)`` raw scores: ``depth`` hidden LeakyReLU(0.2) layers of width ``hidden``.
 
     The scores are logits for a GAN (``course_lib.losses.discriminator_loss``) or critic values for a
-    WGAN (``critic_loss``); there is no normalisation, so each score depends on its own point only.
+    WGAN (``critic_loss``); there is no normalisation, so each score depends on its own point only,
+    unless ``minibatch_std=True``: then a :class:`MinibatchStdDev` feature follows the first hidden
+    layer, and each score also depends on the spread of the batch it is computed with.
     """
 
-    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3):
+    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3, minibatch_std: bool = False):
         super().__init__()
         self.in_dim = in_dim
-        self.net = nn.Sequential(*_mlp(in_dim, hidden, depth, 1, nn.LeakyReLU(0.2)))
+        if minibatch_std:
+            first = [nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), MinibatchStdDev()]  # (N, hidden + 1)
+            self.net = nn.Sequential(*first, *_mlp(hidden + 1, hidden, depth - 1, 1, nn.LeakyReLU(0.2))) if depth > 1 \
+                else nn.Sequential(*first, nn.Linear(hidden + 1, 1))
+        else:
+            self.net = nn.Sequential(*_mlp(in_dim, hidden, depth, 1, nn.LeakyReLU(0.2)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.in_dim:
