@@ -157,3 +157,28 @@ def check_images(x: torch.Tensor, channels: int, image_size: int, name: str = "x
         raise ValueError(
             f"expected {name} of shape (N, {channels}, {image_size}, {image_size}), got {tuple(x.shape)}{hint}"
         )
+
+
+class MinibatchStdDev(nn.Module):
+    """Append one feature that measures how varied the batch is (Karras et al. 2018, section 3).
+
+    For a batch ``x`` of features ``(N, F)`` or feature maps ``(N, C, H, W)``: the standard
+    deviation over the batch of every feature (at every position),
+    ``s = sqrt(mean_n (x[n] - mean_n x)^2 + eps)``, averaged to one number ``v``; the output is ``x``
+    with ``v`` appended as one more feature, ``(N, F + 1)``, or one more constant channel,
+    ``(N, C + 1, H, W)``. A batch of identical examples (a collapsed generator's) gives
+    ``v = sqrt(eps)``, about 0, which a discriminator can learn to reject; one that scores each
+    example on its own cannot see it. Karras et al. use groups of 4 examples; here the group is
+    the whole batch, so it needs at least 2.
+    """
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() not in (2, 4) or len(x) < 2:
+            raise ValueError("expected a batch of at least 2 examples (N >= 2: the layer measures the batch) "
+                             f"of features (N, F) or feature maps (N, C, H, W), got {tuple(x.shape)}")
+        v = (x.var(dim=0, unbiased=False) + self.eps).sqrt().mean()  # one number for the whole batch
+        return torch.cat([x, v.expand(len(x), 1, *x.shape[2:])], dim=1)  # (N, F + 1) or (N, C + 1, H, W)

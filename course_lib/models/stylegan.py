@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .blocks import MinibatchStdDev  # shared with the toy discriminator (course_lib.models.toy)
+
 HE_GAIN = math.sqrt(2.0)  # He et al. (2015): std sqrt(2 / fan_in) keeps activations' scale through a ReLU
 
 
@@ -47,29 +49,6 @@ class PixelNorm(nn.Module):
         if x.dim() not in (2, 4):
             raise ValueError(f"expected (N, C) or (N, C, H, W), got {tuple(x.shape)}")
         return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + self.eps)
-
-
-class MinibatchStdDev(nn.Module):
-    """Append one feature map that measures how varied the batch is.
-
-    For features ``x`` of shape ``(N, C, H, W)``: the standard deviation over the batch of every
-    feature at every position, ``s[c, h, w] = sqrt(mean_n (x[n, c, h, w] - mean_n x[., c, h, w])^2 + eps)``,
-    averaged over ``c, h, w`` to one number ``v``; the output is ``x`` with a constant channel ``v``
-    appended, ``(N, C + 1, H, W)``. A batch of identical images gives ``v = sqrt(eps)``, about 0, so a
-    discriminator can tell a collapsed generator's batch from a varied real one. (Karras et al. use
-    groups of 4 examples; here the group is the whole batch.)
-    """
-
-    def __init__(self, eps: float = 1e-8):
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or len(x) < 2:
-            raise ValueError(f"expected a batch of at least 2 feature maps (N, C, H, W), got {tuple(x.shape)}")
-        std = (x.var(dim=0, unbiased=False) + self.eps).sqrt()  # (C, H, W)
-        v = std.mean()  # one number for the whole batch
-        return torch.cat([x, v.expand(len(x), 1, *x.shape[2:])], dim=1)  # (N, C + 1, H, W)
 
 
 class EqualizedLinear(nn.Module):

@@ -7,6 +7,8 @@ from typing import List
 import torch
 from torch import nn
 
+from .blocks import MinibatchStdDev
+
 
 def _mlp(in_dim: int, hidden: int, depth: int, out_dim: int, activation: nn.Module) -> List[nn.Module]:
     if depth < 1:
@@ -34,22 +36,6 @@ class MLPGenerator(nn.Module):
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"expected noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
         return self.net(z)
-
-
-class MinibatchStdDev(nn.Module):
-    """Append the batch's spread as one more feature (Karras et al. 2018, section 3).
-
-    ``(N, F) -> (N, F + 1)``: the standard deviation of each feature over the batch, averaged
-    over the features, is appended to every example. A batch of near-identical fakes (mode
-    collapse) then has a small value there that the discriminator can learn to reject, which a
-    discriminator looking at one example at a time cannot see. Needs batches of at least 2.
-    """
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if h.dim() != 2 or h.shape[0] < 2:
-            raise ValueError(f"expected features of shape (N, F) with N >= 2 (a batch statistic), got {tuple(h.shape)}")
-        spread = h.std(dim=0, unbiased=False).mean()  # scalar: mean over features of the std over the batch
-        return torch.cat([h, spread.expand(h.shape[0], 1)], dim=1)  # (N, F + 1)
 
 
 class MLPDiscriminator(nn.Module):
