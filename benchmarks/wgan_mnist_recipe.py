@@ -16,6 +16,7 @@ from course_lib.metrics import sample_quality_report
 from course_lib.models import DCGANGenerator, WGANCritic
 from course_lib.pretrained import mnist_classifier
 from course_lib.training import fit, make_loader, wgan_train_step, evaluating
+from course_lib.training.dcgan import update_ema_
 
 name, lr, epochs, n_critic, ema, norm, opt, base = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7], int(sys.argv[8])
 glr = float(sys.argv[9]) if len(sys.argv) > 9 else lr
@@ -34,11 +35,7 @@ G_ema = copy.deepcopy(G)
 loader = make_loader(mnist.x_train * 2 - 1, batch_size=n_critic * batch_size, budget=budget, seed=0, drop_last=True)
 def step(batch):
     out = wgan_train_step(G, C, g_opt, c_opt, batch[0], latent_dim, n_critic=n_critic, clip_value=clip)
-    with torch.no_grad():
-        for pe, p in zip(G_ema.parameters(), G.parameters()):
-            pe.lerp_(p, 1 - ema)
-        for be, b in zip(G_ema.buffers(), G.buffers()):
-            be.copy_(b)
+    update_ema_(G_ema, G, ema)  # no warm-up (as measured for the note)
     return out
 t = time.perf_counter()
 res = fit(step, loader, epochs=epochs, progress=False)

@@ -128,7 +128,15 @@ def forbidden_calls(forbidden: Sequence[str]):
         except ImportError:
             module_name, _, attr = name.rpartition(".")
             targets.append(getattr(importlib.import_module(module_name), attr))
-    saved = [(fn, fn.__code__) for fn in targets if not fn.__closure__]
+    with _switched_off([fn for fn in targets if not fn.__closure__]):
+        yield
+
+
+@contextlib.contextmanager
+def _switched_off(functions: Sequence[types.FunctionType]) -> Iterator[None]:
+    """Inside the block each of ``functions`` runs :func:`_trap`'s code instead of its own (a
+    function with a closure cannot take a closure-free code object); restored on exit."""
+    saved = [(fn, fn.__code__) for fn in functions]
     try:
         for fn, _ in saved:
             fn.__code__ = _trap.__code__
@@ -183,14 +191,8 @@ def forbidden_decorated_calls(forbidden: Sequence[str]) -> Iterator[None]:
             inner = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
             if _is_forbidden(obj, [name]) and isinstance(inner, types.FunctionType) and not inner.__closure__:
                 targets.append(inner)
-    saved = [(fn, fn.__code__) for fn in targets]
-    try:
-        for fn, _ in saved:
-            fn.__code__ = _trap.__code__
+    with _switched_off(targets):
         yield
-    finally:
-        for fn, code in saved:
-            fn.__code__ = code
 
 
 # What the hidden tests rely on; a notebook that replaces any of these fails every graded test. (Not
