@@ -41,6 +41,35 @@ def confine(limits: dict, connection_file: str | None = None) -> None:
         os.setuid(uid)
 
 
+def run_kernel(command: list[str], env: dict, cwd: str) -> None:
+    """Become the kernel ``command`` would start, in this (forked, already-imported) process.
+
+    ``command`` is the kernelspec's ``[python, -m, course_lib.grading.launch, LIMITS, --, python,
+    -m, ipykernel_launcher, ARGS...]``; this applies ``LIMITS`` as :func:`main` does, then runs
+    ipykernel with ``ARGS`` in-process, as ``python -m ipykernel_launcher`` would from ``cwd``.
+    """
+    import asyncio
+    import tempfile
+
+    split = command.index("--")
+    limits, kernel = json.loads(command[split - 1]), command[split + 1:]
+    if kernel[1:3] != ["-m", "ipykernel_launcher"]:
+        raise ValueError(f"a forked kernel runs ipykernel only, not {kernel}")
+    os.setsid()
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None
+    connection_file = kernel[kernel.index("-f") + 1] if "-f" in kernel else None
+    confine(limits, connection_file)
+    sys.argv = ["ipykernel_launcher", *kernel[3:]]
+    sys.path[0] = cwd  # as ``python -m`` from cwd
+    asyncio.set_event_loop_policy(None)
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+
+
 def main(argv: list[str]) -> None:
     split = argv.index("--")
     limits, command = json.loads(argv[1]), argv[split + 1:]

@@ -109,8 +109,9 @@ class Run:
     """One ``autograde`` run of one assignment (see :func:`autograde`)."""
 
     def __init__(self, root: Path, assignment: str, submitted: Optional[Path], jobs: int, isolation: str,
-                 limits: Optional[sandbox.Limits], force: bool, students: Sequence[str], log=print):
-        self.root, self.assignment, self.force, self.log = root, assignment, force, log
+                 limits: Optional[sandbox.Limits], force: bool, students: Sequence[str], log=print,
+                 fork: bool = True):
+        self.root, self.assignment, self.force, self.log, self.fork = root, assignment, force, log, fork
         self.coursedir, config = course_directory(root)
         self.submitted = (submitted or root / self.coursedir.submitted_directory).resolve()
         self.jobs = max(1, jobs)
@@ -177,11 +178,30 @@ class Run:
                 for path in sandbox.tighten(hide):
                     self.log(f"made {path} readable by its owner only (user isolation)")
             results = []
-            for instructor_path in sorted(self.source.glob("*.ipynb")):
-                results += self._grade_notebook(instructor_path, release / self.assignment, jobs_root, hide)
+            server = self._start_server(jobs_root)
+            try:
+                for instructor_path in sorted(self.source.glob("*.ipynb")):
+                    results += self._grade_notebook(instructor_path, release / self.assignment, jobs_root, hide,
+                                                    server)
+            finally:
+                if server is not None:
+                    server.close()
             return results
 
-    def _grade_notebook(self, instructor_path: Path, release: Path, jobs_root: Path, hide) -> List[StudentResult]:
+    def _start_server(self, jobs_root: Path):
+        """The run's fork server (torch, course_lib and Jupyter imported once), or None to start fresh processes."""
+        if not self.fork:
+            return None
+        from course_lib.grading.forkserver import ServerGone
+
+        try:
+            return sandbox.start_server(jobs_root)
+        except (ServerGone, OSError) as error:
+            self.log(f"no fork server ({error}); every submission starts its own interpreters")
+            return None
+
+    def _grade_notebook(self, instructor_path: Path, release: Path, jobs_root: Path, hide,
+                        server=None) -> List[StudentResult]:
         name = instructor_path.stem
         instructor_bytes = instructor_path.read_bytes()
         instructor = nbformat.reads(instructor_bytes.decode(), as_version=4)
@@ -189,7 +209,8 @@ class Run:
         max_scores = scoring.grade_cells(instructor)
         files = [p for p in release.iterdir() if p.is_file() and p.suffix != ".ipynb"]
         run = lambda nb: sandbox.run_notebook(nb, jobs_root=jobs_root, mode=self.mode, limits=self.limits,  # noqa: E731
-                                              probe_sources=self.probe_sources, hide=hide, files=files)
+                                              probe_sources=self.probe_sources, hide=hide, files=files,
+                                              server=server)
         todo, results = [], {}
         for student in self.students:
             data = self._submitted_bytes(student, instructor_path.name)
@@ -306,7 +327,11 @@ class Run:
 
 def autograde(root: Path, assignment: str, submitted: Optional[Path] = None, jobs: Optional[int] = None,
               isolation: str = "auto", limits: Optional[sandbox.Limits] = None, force: bool = False,
-              students: Sequence[str] = (), log=print) -> List[StudentResult]:
-    """Grade ``submitted/<student>/<assignment>/`` for every student (see the module's docstring)."""
+              students: Sequence[str] = (), log=print, fork: bool = True) -> List[StudentResult]:
+    """Grade ``submitted/<student>/<assignment>/`` for every student (see the module's docstring).
+
+    ``fork`` starts the kernels from one pre-imported fork server per run (:mod:`.forkserver`);
+    without it every submission starts two fresh interpreters (slower, same grades).
+    """
     return Run(Path(root).resolve(), assignment, submitted, jobs or os.cpu_count() or 1, isolation, limits,
-               force, students, log).grade()
+               force, students, log, fork).grade()

@@ -166,25 +166,111 @@ def _rss(processes: List[psutil.Process]) -> int:
     return total
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    processes = _tree(proc.pid)
+def _kill(pid: int) -> None:
+    processes = _tree(pid)
     for p in processes:
         try:
             p.kill()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 
 
+def start_server(jobs_root: Path, start_timeout: float = 120.0):
+    """A :class:`.forkserver.ForkServer` for jobs under ``jobs_root``, started with the sandbox's environment.
+
+    Raises :class:`.forkserver.ServerGone` when it cannot start (the caller then runs fresh processes).
+    """
+    from course_lib.grading.forkserver import ForkServer
+
+    work = jobs_root / "fork-server"
+    for folder in (work / "home", work / "tmp"):
+        folder.mkdir(parents=True, exist_ok=True)
+    work.chmod(0o700)
+    return ForkServer(_environment(work), work, start_timeout)
+
+
+def _watch_process(job_dir: Path, mode: str, env: Dict[str, str], limits: Limits, start: float, out_limit: int):
+    """Start the worker as a fresh interpreter (under ``unshare`` in the namespace mode) and watch it."""
+    command = [sys.executable, "-m", "course_lib.grading.worker", str(job_dir)]
+    if mode == "namespace":
+        command = _UNSHARE + command
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=job_dir, env=env, start_new_session=True)
+    out = _CappedReader(proc.stdout, out_limit)
+    err = _CappedReader(proc.stderr, 1 << 16)
+    out.start()
+    err.start()
+    flags, peak = [], 0
+    while proc.poll() is None:
+        rss = _rss(_student_processes(proc.pid, mode))
+        peak = max(peak, rss)
+        if rss > limits.memory:
+            flags.append(KILLED_FOR_MEMORY)
+            _kill(proc.pid)
+        elif time.monotonic() - start > limits.notebook_timeout:
+            flags.append(TIMED_OUT)
+            _kill(proc.pid)
+        time.sleep(0.2)
+    _kill(proc.pid)  # whatever the student left behind (in the namespace mode, nothing survives anyway)
+    out.join(10)
+    err.join(10)
+    return flags, peak, err.data().decode("utf-8", "replace")[-4000:], out.data(), out.overflow
+
+
+def _student_processes(pid: int, mode: str) -> List[psutil.Process]:
+    """The job's processes but the worker's own: the kernel and whatever it started.
+
+    The job's tree is worker -> kernel -> ...; in the namespace mode, the process outside the new
+    PID namespace -> worker (process 1 inside) -> kernel -> ....
+    """
+    try:
+        worker = psutil.Process(pid)
+        if mode == "namespace":
+            children = worker.children()
+            if not children:
+                return []
+            worker = children[0]
+        return worker.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _watch_forked(server, job_dir: Path, mode: str, env: Dict[str, str], limits: Limits, start: float):
+    """Have the fork server fork the worker, and watch it as :func:`_watch_process` does."""
+    from course_lib.grading.forkserver import LOG, RESULT
+
+    pid = server.spawn(job_dir, env)
+    flags, peak = [], 0
+    while server.exit_code(job_dir, timeout=0.1) is None:
+        rss = _rss(_student_processes(pid, mode))
+        peak = max(peak, rss)
+        if rss > limits.memory:
+            flags.append(KILLED_FOR_MEMORY)
+            _kill(pid)
+        elif time.monotonic() - start > limits.notebook_timeout:
+            flags.append(TIMED_OUT)
+            _kill(pid)
+    _kill(pid)
+    log = (job_dir / LOG).read_bytes()[-4000:].decode("utf-8", "replace") if (job_dir / LOG).is_file() else ""
+    result = job_dir / RESULT
+    size = result.stat().st_size if result.is_file() else 0
+    data = result.read_bytes() if 0 < size <= 4 * limits.output + (64 << 20) else None
+    return flags, peak, log, data
+
+
 def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str, limits: Limits,
-                 probe_sources: Sequence[str], hide: Sequence[Path] = (), files: Sequence[Path] = ()) -> Outcome:
+                 probe_sources: Sequence[str], hide: Sequence[Path] = (), files: Sequence[Path] = (),
+                 server=None) -> Outcome:
     """Execute ``notebook`` in a fresh sandbox under ``jobs_root`` (which must exist, mode 0711).
 
     ``files`` are copied next to the notebook (the assignment's data); ``hide`` are hidden in the
-    ``namespace`` mode. The caller removes ``outcome.job_dir`` once it has read the probe file.
+    ``namespace`` mode. With ``server`` (a :class:`.forkserver.ForkServer`) the worker and the
+    kernel are forked from its pre-imported process instead of started afresh. The caller removes
+    ``outcome.job_dir`` once it has read the probe file.
     """
     job_dir = jobs_root / secrets.token_hex(16)
     work = job_dir / "work"
@@ -206,35 +292,22 @@ def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str,
            "probe_sources": list(probe_sources), "limits": kernel_limits, "namespace": mode == "namespace",
            "jobs_root": str(jobs_root), "temp": tempfile.gettempdir(), "hide": [str(p) for p in hide]}
     (job_dir / "job.json").write_text(json.dumps(job))
-    command = [sys.executable, "-m", "course_lib.grading.worker", str(job_dir)]
-    if mode == "namespace":
-        command = _UNSHARE + command
     env = _environment(work)
     start = time.monotonic()
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=job_dir, env=env, start_new_session=True)
-    out = _CappedReader(proc.stdout, 4 * limits.output + len(nbformat.writes(notebook)) + (1 << 20))
-    err = _CappedReader(proc.stderr, 1 << 16)
-    out.start()
-    err.start()
-    flags, peak = [], 0
-    while proc.poll() is None:
-        rss = _rss(_tree(proc.pid))
-        peak = max(peak, rss)
-        if rss > limits.memory:
-            flags.append(KILLED_FOR_MEMORY)
-            _kill(proc)
-        elif time.monotonic() - start > limits.notebook_timeout:
-            flags.append(TIMED_OUT)
-            _kill(proc)
-        time.sleep(0.2)
-    _kill(proc)  # whatever the student left behind (in the namespace mode, nothing survives anyway)
-    out.join(10)
-    err.join(10)
+    if server is not None:
+        from course_lib.grading.forkserver import ServerGone
+
+        try:
+            flags, peak, log, data = _watch_forked(server, job_dir, mode, env, limits, start)
+            overflow = data is None
+        except ServerGone:  # the server is gone: this job (and the next) starts fresh processes
+            server = None
+    if server is None:
+        flags, peak, log, data, overflow = _watch_process(job_dir, mode, env, limits, start,
+                                                          4 * limits.output + len(nbformat.writes(notebook)) + (1 << 20))
     wall = time.monotonic() - start
-    log = err.data().decode("utf-8", "replace")[-4000:]
     try:
-        result = json.loads(out.data()) if not out.overflow else None
+        result = json.loads(data) if not overflow else None
     except json.JSONDecodeError:
         result = None
     if result is None:

@@ -16,6 +16,7 @@ import ctypes
 import fcntl
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -126,7 +127,122 @@ def _client_class():
     return CappedClient
 
 
-def run(job: dict, job_dir: Path) -> dict:
+class _ForkedKernel:
+    """The kernel process as :class:`subprocess.Popen` shows it to jupyter_client, for a forked kernel."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid, self.returncode = pid, None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        import subprocess
+        import time
+
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class KernelTemplate:
+    """A child forked before any event loop or socket exists, that waits to become the kernel.
+
+    :meth:`launch` hands it the command, environment and folder jupyter_client would have
+    started the kernel with; it then confines itself and runs ipykernel in-process
+    (:func:`.launch.run_kernel`), from the modules the fork server imported.
+    """
+
+    def __init__(self):
+        read, self._write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 1
+            try:
+                os.close(self._write)
+                os.closerange(3, read)  # nothing of the worker's but the pipe reaches the kernel
+                os.closerange(read + 1, 1 << 16)
+                with os.fdopen(read, "rb") as pipe:
+                    data = pipe.read()
+                if data:
+                    from course_lib.grading import launch
+
+                    request = json.loads(data)
+                    launch.run_kernel(request["cmd"], request["env"], request["cwd"])
+                    code = 0
+            finally:
+                os._exit(code)
+        os.close(read)
+
+    def launch(self, cmd, env, cwd) -> int:
+        write, self._write = self._write, None
+        if write is None:
+            raise RuntimeError("this kernel template was used already")
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(json.dumps({"cmd": list(cmd), "env": dict(env), "cwd": str(cwd)}).encode())
+        return self.pid
+
+    def discard(self) -> None:
+        """End the child: unused, closing the pipe makes it exit; used, the kernel is killed. Then reap it."""
+        if self._write is not None:
+            os.close(self._write)
+            self._write = None
+        else:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _forked_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ForkedKernelManager(AsyncKernelManager):
+        """Starts the kernel from a :class:`KernelTemplate` instead of a fresh interpreter."""
+
+        template: KernelTemplate
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            env = kw.get("env") or dict(os.environ)
+            env.setdefault("JPY_PARENT_PID", str(os.getpid()))
+            pid = self.template.launch(kernel_cmd, env, kw.get("cwd") or os.getcwd())
+            provisioner = self.provisioner
+            provisioner.process = _ForkedKernel(pid)
+            provisioner.pid = provisioner.pgid = pid
+            provisioner.cwd = kw.get("cwd")
+            self._reconcile_connection_info(provisioner.connection_info)
+
+    return ForkedKernelManager
+
+
+def run(job: dict, job_dir: Path, template: KernelTemplate | None = None) -> dict:
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -137,7 +253,11 @@ def run(job: dict, job_dir: Path) -> dict:
     notebook_cells = len(nb.cells)
     nb.cells += [nbformat.v4.new_code_cell(source) for source in job.get("probe_sources", [])]
     cells = nb.cells
-    km = AsyncKernelManager(kernel_name="course-grade")
+    if template is None:
+        km = AsyncKernelManager(kernel_name="course-grade")
+    else:
+        km = _forked_manager_class()(kernel_name="course-grade")
+        km.template = template
     km.connection_file = str(work / "kernel.json")
     client = _client_class()(nb, km=km, timeout=job["cell_timeout"], allow_errors=True,
                              interrupt_on_timeout=False, record_timing=False,
@@ -195,16 +315,29 @@ def _recovers(client, km) -> bool:
         client.nb.cells.pop()
 
 
-def main(argv: list[str]) -> int:
-    job_dir = Path(argv[1])
-    job = json.loads((job_dir / "job.json").read_text())
+def serve(job_dir: Path, job: dict, fork_kernel: bool = False) -> int:
+    """Run the job and write its result to stdout (in the ``namespace`` mode, as process 1 of new namespaces).
+
+    With ``fork_kernel`` (under :mod:`.forkserver`) the kernel is forked from this process's
+    imported modules instead of started as a fresh interpreter.
+    """
     if job.get("namespace"):
         enter_namespace(job_dir, Path(job["jobs_root"]), job["hide"], job["temp"])
     os.chdir(job_dir / "work")
-    result = run(job, job_dir)
+    template = KernelTemplate() if fork_kernel else None
+    try:
+        result = run(job, job_dir, template)
+    finally:
+        if template is not None:
+            template.discard()
     sys.stdout.write(json.dumps(result))
     sys.stdout.flush()
     return 0
+
+
+def main(argv: list[str]) -> int:
+    job_dir = Path(argv[1])
+    return serve(job_dir, json.loads((job_dir / "job.json").read_text()))
 
 
 if __name__ == "__main__":
