@@ -71,7 +71,7 @@ def breakdown(assignment: str) -> dict:
             t = time.perf_counter()
             client.execute_cell(cell, index)
             times["imports" if index == 0 else _kind(cell)] += time.perf_counter() - t
-        for source in _probe_sources(assignment):
+        for _, source in _probe_sources(assignment):
             cell = nbformat.v4.new_code_cell(source)
             nb.cells.append(cell)
             t = time.perf_counter()

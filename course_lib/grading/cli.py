@@ -60,6 +60,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_argument("--report", type=Path, help="write the report to this CSV file")
     sub.add_argument("--isolation", default="auto", choices=("auto", *sandbox.MODES))
     sub.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    sub.add_argument("--all-cells", action="store_true",
+                     help="also run the cells after the last graded cell (demos; no grade depends on them)")
     sub.add_argument("--student", nargs="+", default=(), help="only these students")
     sub.add_argument("--cell-timeout", type=float, help="seconds per cell (default: the course's Execute.timeout)")
     sub.add_argument("--timeout", type=float, default=600, help="seconds per notebook (default: 600)")
@@ -94,7 +96,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                 output=int(args.max_output * 1024 ** 2))
     try:
         results = runner.autograde(args.root, args.assignment, args.submitted, args.jobs, args.isolation, limits,
-                                   args.force, args.student)
+                                   args.force, args.student, all_cells=args.all_cells)
     except (runner.GradingError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

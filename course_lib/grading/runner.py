@@ -29,7 +29,7 @@ from course_lib.grading.course import course_directory, run_converter
 
 MISSING_MARK = b"\0missing\0"  # not JSON, so never a real notebook
 RENAMED_MARK = b"\0renamed\0"
-RUNNER_VERSION = "1"
+RUNNER_VERSION = "2"
 RECORD = ".course-grade-{notebook}.json"
 PROBE_FILE_LIMIT = 16 * 1024 ** 2
 
@@ -61,10 +61,26 @@ class GradingError(RuntimeError):
     """The run cannot grade anyone (the solution fails its own probe, no such assignment, ...)."""
 
 
-def _probe_sources(assignment: str) -> List[str]:
-    """One cell per probed function (a hanging function then costs only its own probe)."""
-    return [("from course_lib.grading.probe import run_probes as _course_grade_probe\n"
-             f"_course_grade_probe({assignment!r}, globals(), 'probe-{name}.npz', {name!r})")
+def last_graded(nb) -> Optional[int]:
+    """Index of the notebook's last answer or test cell (nbgrader ``solution`` or ``grade``).
+
+    Nothing after it can change a grade: nbgrader's tests have run by then, and the outside check
+    (the probes, run next) then sees the functions exactly as the hidden tests saw them. The
+    cells after it are usually the assignment's demos (training, figures), often most of the
+    notebook's time, so the grader does not run them.
+    """
+    graded = [i for i, cell in enumerate(nb.cells)
+              if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+              or cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    return graded[-1] if graded else None
+
+
+def _probe_sources(assignment: str) -> List[tuple]:
+    """``[(function, cell source)]``: one probe cell per probed function, run right after that
+    function's hidden-test cell (a hanging function then costs only its own probe, and a kernel
+    killed later keeps the values of the functions before)."""
+    return [(name, "from course_lib.grading.probe import run_probes as _course_grade_probe\n"
+                   f"_course_grade_probe({assignment!r}, globals(), 'probe-{name}.npz', {name!r})")
             for name in _probes(assignment)[0]]
 
 
@@ -110,8 +126,9 @@ class Run:
 
     def __init__(self, root: Path, assignment: str, submitted: Optional[Path], jobs: int, isolation: str,
                  limits: Optional[sandbox.Limits], force: bool, students: Sequence[str], log=print,
-                 fork: bool = True):
+                 fork: bool = True, all_cells: bool = False):
         self.root, self.assignment, self.force, self.log, self.fork = root, assignment, force, log, fork
+        self.all_cells = all_cells
         self.coursedir, config = course_directory(root)
         self.submitted = (submitted or root / self.coursedir.submitted_directory).resolve()
         self.jobs = max(1, jobs)
@@ -210,7 +227,7 @@ class Run:
         files = [p for p in release.iterdir() if p.is_file() and p.suffix != ".ipynb"]
         run = lambda nb: sandbox.run_notebook(nb, jobs_root=jobs_root, mode=self.mode, limits=self.limits,  # noqa: E731
                                               probe_sources=self.probe_sources, hide=hide, files=files,
-                                              server=server)
+                                              server=server, stop_after=None if self.all_cells else last_graded(nb))
         todo, results = [], {}
         for student in self.students:
             data = self._submitted_bytes(student, instructor_path.name)
@@ -327,11 +344,13 @@ class Run:
 
 def autograde(root: Path, assignment: str, submitted: Optional[Path] = None, jobs: Optional[int] = None,
               isolation: str = "auto", limits: Optional[sandbox.Limits] = None, force: bool = False,
-              students: Sequence[str] = (), log=print, fork: bool = True) -> List[StudentResult]:
+              students: Sequence[str] = (), log=print, fork: bool = True,
+              all_cells: bool = False) -> List[StudentResult]:
     """Grade ``submitted/<student>/<assignment>/`` for every student (see the module's docstring).
 
     ``fork`` starts the kernels from one pre-imported fork server per run (:mod:`.forkserver`);
-    without it every submission starts two fresh interpreters (slower, same grades).
+    without it every submission starts two fresh interpreters (slower, same grades). The cells
+    after the last graded cell are not run unless ``all_cells`` (:func:`last_graded`).
     """
     return Run(Path(root).resolve(), assignment, submitted, jobs or os.cpu_count() or 1, isolation, limits,
-               force, students, log, fork).grade()
+               force, students, log, fork, all_cells).grade()

@@ -167,12 +167,7 @@ def _rss(processes: List[psutil.Process]) -> int:
 
 
 def _kill(pid: int) -> None:
-    processes = _tree(pid)
-    for p in processes:
-        try:
-            p.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
+    _kill_all(_tree(pid))
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -204,17 +199,11 @@ def _watch_process(job_dir: Path, mode: str, env: Dict[str, str], limits: Limits
     err = _CappedReader(proc.stderr, 1 << 16)
     out.start()
     err.start()
-    flags, peak = [], 0
+    watch = _Watch(proc.pid, mode, limits, start)
     while proc.poll() is None:
-        rss = _rss(_student_processes(proc.pid, mode))
-        peak = max(peak, rss)
-        if rss > limits.memory:
-            flags.append(KILLED_FOR_MEMORY)
-            _kill(proc.pid)
-        elif time.monotonic() - start > limits.notebook_timeout:
-            flags.append(TIMED_OUT)
-            _kill(proc.pid)
+        watch.check()
         time.sleep(0.2)
+    flags, peak = watch.flags, watch.peak
     _kill(proc.pid)  # whatever the student left behind (in the namespace mode, nothing survives anyway)
     out.join(10)
     err.join(10)
@@ -239,21 +228,56 @@ def _student_processes(pid: int, mode: str) -> List[psutil.Process]:
         return []
 
 
+class _Watch:
+    """Watches one job's memory and time. Past a limit it kills the student's processes only, so
+    the worker can still report the cells that ran before (their grades count); a worker that has
+    not ended ``WORKER_GRACE`` seconds later is killed with everything else."""
+
+    WORKER_GRACE = 15.0
+
+    def __init__(self, pid: int, mode: str, limits: Limits, start: float):
+        self.pid, self.mode, self.limits, self.start = pid, mode, limits, start
+        self.flags: List[str] = []
+        self.peak = 0
+        self.killed_at: Optional[float] = None
+
+    def check(self) -> None:
+        students = _student_processes(self.pid, self.mode)
+        now = time.monotonic()
+        if self.killed_at is not None:
+            _kill_all(students)  # whatever it started meanwhile
+            if now - self.killed_at > self.WORKER_GRACE:
+                _kill(self.pid)
+            return
+        rss = _rss(students)
+        self.peak = max(self.peak, rss)
+        if rss > self.limits.memory:
+            self.flags.append(KILLED_FOR_MEMORY)
+        elif now - self.start > self.limits.notebook_timeout:
+            self.flags.append(TIMED_OUT)
+        else:
+            return
+        self.killed_at = now
+        _kill_all(students)
+
+
+def _kill_all(processes: List[psutil.Process]) -> None:
+    for p in processes:
+        try:
+            p.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
+
 def _watch_forked(server, job_dir: Path, mode: str, env: Dict[str, str], limits: Limits, start: float):
     """Have the fork server fork the worker, and watch it as :func:`_watch_process` does."""
     from course_lib.grading.forkserver import LOG, RESULT
 
     pid = server.spawn(job_dir, env)
-    flags, peak = [], 0
+    watch = _Watch(pid, mode, limits, start)
     while server.exit_code(job_dir, timeout=0.1) is None:
-        rss = _rss(_student_processes(pid, mode))
-        peak = max(peak, rss)
-        if rss > limits.memory:
-            flags.append(KILLED_FOR_MEMORY)
-            _kill(pid)
-        elif time.monotonic() - start > limits.notebook_timeout:
-            flags.append(TIMED_OUT)
-            _kill(pid)
+        watch.check()
+    flags, peak = watch.flags, watch.peak
     _kill(pid)
     log = (job_dir / LOG).read_bytes()[-4000:].decode("utf-8", "replace") if (job_dir / LOG).is_file() else ""
     result = job_dir / RESULT
@@ -263,13 +287,15 @@ def _watch_forked(server, job_dir: Path, mode: str, env: Dict[str, str], limits:
 
 
 def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str, limits: Limits,
-                 probe_sources: Sequence[str], hide: Sequence[Path] = (), files: Sequence[Path] = (),
-                 server=None) -> Outcome:
+                 probe_sources: Sequence, hide: Sequence[Path] = (), files: Sequence[Path] = (),
+                 server=None, stop_after: Optional[int] = None) -> Outcome:
     """Execute ``notebook`` in a fresh sandbox under ``jobs_root`` (which must exist, mode 0711).
 
     ``files`` are copied next to the notebook (the assignment's data); ``hide`` are hidden in the
     ``namespace`` mode. With ``server`` (a :class:`.forkserver.ForkServer`) the worker and the
-    kernel are forked from its pre-imported process instead of started afresh. The caller removes
+    kernel are forked from its pre-imported process instead of started afresh. With ``stop_after``
+    the code cells after that index are not run (each gets a note saying so); the probes still run
+    last. The caller removes
     ``outcome.job_dir`` once it has read the probe file.
     """
     job_dir = jobs_root / secrets.token_hex(16)
@@ -289,8 +315,9 @@ def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str,
                      "cpu_seconds": int(limits.notebook_timeout) + 5, "uid": uid, "gid": gid,
                      "processes": limits.processes if uid is not None else None}
     job = {"notebook": "submission.ipynb", "cell_timeout": limits.cell_timeout, "output_limit": limits.output,
-           "probe_sources": list(probe_sources), "limits": kernel_limits, "namespace": mode == "namespace",
-           "jobs_root": str(jobs_root), "temp": tempfile.gettempdir(), "hide": [str(p) for p in hide]}
+           "probe_sources": [item if isinstance(item, str) else list(item) for item in probe_sources], "limits": kernel_limits, "namespace": mode == "namespace",
+           "jobs_root": str(jobs_root), "temp": tempfile.gettempdir(), "hide": [str(p) for p in hide],
+           "stop_after": stop_after}
     (job_dir / "job.json").write_text(json.dumps(job))
     env = _environment(work)
     start = time.monotonic()
@@ -313,6 +340,9 @@ def run_notebook(notebook: nbformat.NotebookNode, *, jobs_root: Path, mode: str,
     if result is None:
         return Outcome(None, {}, flags or [SANDBOX_FAILED], [], False, wall, peak, log, job_dir)
     status = {int(k): v for k, v in result["status"].items()}
-    return Outcome(nbformat.from_dict(result["notebook"]), status, sorted(set(flags + result["flags"])),
+    from course_lib.grading.worker import KERNEL_DIED
+
+    worker_flags = [f for f in result["flags"] if not (f == KERNEL_DIED and flags)]  # the grader killed it
+    return Outcome(nbformat.from_dict(result["notebook"]), status, sorted(set(flags + worker_flags)),
                    sorted(work.glob("probe-*.npz")), all(s == "ok" for s in result.get("probe_status", [])),
                    wall, peak, log, job_dir)

@@ -27,6 +27,8 @@ KERNEL_DIED = "kernel died"
 TRUNCATED = "output truncated"
 _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC = 2, 4, 4096, 16384
 _NOTICE = "\n[... output truncated by the grader]\n"
+NOT_RUN = ("[not run by the grader: this cell comes after the last graded cell, so no grade depends on it; "
+           "run it yourself to see its output]\n")
 
 
 def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
@@ -251,7 +253,8 @@ def run(job: dict, job_dir: Path, template: KernelTemplate | None = None) -> dic
     _kernelspec(job_dir, job["limits"])
     nb = nbformat.reads((work / job["notebook"]).read_text(), as_version=4)
     notebook_cells = len(nb.cells)
-    nb.cells += [nbformat.v4.new_code_cell(source) for source in job.get("probe_sources", [])]
+    probes = [(name, source) for name, source in _probe_list(job.get("probe_sources", []))]
+    nb.cells += [nbformat.v4.new_code_cell(source) for _, source in probes]
     cells = nb.cells
     if template is None:
         km = AsyncKernelManager(kernel_name="course-grade")
@@ -265,9 +268,13 @@ def run(job: dict, job_dir: Path, template: KernelTemplate | None = None) -> dic
     client.budget = job["output_limit"]
     status, flags = {}, []
     with client.setup_kernel():
-        for index, cell in enumerate(cells):
-            if cell.cell_type != "code":
+        for index in _order(cells, notebook_cells, [name for name, _ in probes], job.get("stop_after")):
+            if index < 0:  # a cell the grader does not run
+                cell = cells[-index - 1]
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=NOT_RUN)]
+                cell.execution_count = None
                 continue
+            cell = cells[index]
             try:
                 client.execute_cell(cell, index, execution_count=index + 1)
                 status[index] = "ok" if client.replies.get(index) == "ok" else "error"
@@ -282,10 +289,35 @@ def run(job: dict, job_dir: Path, template: KernelTemplate | None = None) -> dic
                 break
     if client.truncated:
         flags.append(TRUNCATED)
-    probes = [status.get(i) for i in range(notebook_cells, len(cells))]
+    probe_status = [status.get(i) for i in range(notebook_cells, len(cells))]
     del nb.cells[notebook_cells:]
     return {"notebook": nb, "status": {i: s for i, s in status.items() if i < notebook_cells},
-            "flags": sorted(set(flags)), "probe_status": probes}
+            "flags": sorted(set(flags)), "probe_status": probe_status}
+
+
+def _probe_list(probes):
+    """``[(function, source)]`` from the job's probes: pairs, or bare sources (run after the notebook)."""
+    return [(None, item) if isinstance(item, str) else (item[0], item[1]) for item in probes]
+
+
+def _order(cells, notebook_cells: int, probe_names, stop_after):
+    """The order to run the code cells in: the notebook's, each function's probe right after its
+    hidden-test cell (so it sees the function the tests saw, and its values survive a later crash),
+    the other probes last. Cells after ``stop_after`` come as ``-index - 1`` (not run)."""
+    pending = [notebook_cells + i for i in range(len(probe_names))]
+    for index, cell in enumerate(cells[:notebook_cells]):
+        if cell.cell_type != "code":
+            continue
+        if stop_after is not None and index > stop_after:
+            yield -index - 1
+            continue
+        yield index
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            for probe in [p for p in pending if probe_names[p - notebook_cells] == meta.get("grade_id")]:
+                pending.remove(probe)
+                yield probe
+    yield from pending
 
 
 def _recovers(client, km) -> bool:

@@ -22,6 +22,8 @@ import types
 import warnings
 from typing import Callable, Iterator, Optional, Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -159,10 +161,12 @@ def run_hidden_tests(name: str, namespace: dict, tests: Callable[[Callable], Non
         check(fn is not None, f"{name} is not defined; run the cell that defines it (keep its name)")
         problem = borrowed_implementation(fn, forbidden)
         check(problem is None, f"{problem}; graded functions must be your own code, so this one earns no points")
+        check_untampered()
         # Warnings and stderr are silenced: nbgrader gives 0 to a grading cell that writes to stderr.
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), forbidden_calls(forbidden):
             warnings.simplefilter("ignore")
             tests(fn)
+        check_untampered()
     except CheckFailed as failure:
         kind, message = type(failure), str(failure)
     except BaseException as error:  # noqa: BLE001 - a test tripped over an unexpected result
@@ -201,6 +205,9 @@ _WATCHED_NAMES = (
     (builtins, "builtins", ("abs", "all", "any", "float", "isinstance", "len", "max", "min", "round", "sum", "type",
                             "zip")),
     (math, "math", ("exp", "isclose", "isfinite", "log", "sqrt")),
+    (np, "numpy", ("abs", "all", "allclose", "any", "array", "array_equal", "asarray", "exp", "isclose", "isfinite",
+                   "isinf", "isnan", "log", "sum")),
+    (pd.Series, "pandas.Series", ("__eq__", "sum", "to_numpy")),
     (torch, "torch", ("abs", "allclose", "arccos", "cat", "cdist", "equal", "exp", "full", "isclose", "isfinite", "linspace",
                       "log", "ones", "rand", "randn", "sigmoid", "sin", "stack", "tensor", "zeros")),
     (F, "torch.nn.functional", ("binary_cross_entropy", "binary_cross_entropy_with_logits", "logsigmoid", "softplus")),
