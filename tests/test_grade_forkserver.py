@@ -91,14 +91,18 @@ def test_a_forked_kernel_is_confined_like_a_fresh_one(jobs, server, mode):
         assert own_pids == "True"  # its own PID namespace: the server and the grader are not there
 
 
-def test_memory_and_time_are_watched_on_forked_jobs(jobs, server):
+@pytest.mark.parametrize("forked", [True, False])
+def test_a_memory_or_time_kill_keeps_what_ran_before(jobs, server, forked):
+    """Only the student's processes are killed: the worker still reports the cells before (their grades count)."""
     hog = "import numpy as np\nx = np.ones((1024, 1024, 1024), dtype=np.uint8)\nprint('survived')"
-    outcome, _ = _run(_tiny(hog, "print('next')"), jobs, server,
-                      limits=sandbox.Limits(cell_timeout=30, notebook_timeout=60, memory=700 * 1024 ** 2))
-    assert sandbox.KILLED_FOR_MEMORY in outcome.flags
-    outcome, _ = _run(_tiny("import time\ntime.sleep(60)"), jobs, server,
-                      limits=sandbox.Limits(cell_timeout=60, notebook_timeout=8))
+    outcome, texts = _run(_tiny("print('graded before')", hog, "print('next')"), jobs, server if forked else None,
+                          limits=sandbox.Limits(cell_timeout=30, notebook_timeout=60, memory=700 * 1024 ** 2))
+    assert outcome.flags == [sandbox.KILLED_FOR_MEMORY], outcome.log  # not "kernel died": the grader killed it
+    assert outcome.status[0] == "ok" and texts[0] == "graded before\n" and outcome.status.get(2) is None
+    outcome, texts = _run(_tiny("print('graded before')", "import time\ntime.sleep(60)"), jobs,
+                          server if forked else None, limits=sandbox.Limits(cell_timeout=60, notebook_timeout=8))
     assert sandbox.TIMED_OUT in outcome.flags and outcome.wall_s < 30
+    assert outcome.status[0] == "ok" and texts[0] == "graded before\n"
 
 
 def test_cells_after_the_last_graded_one_are_not_run_but_say_so(jobs, server):
